@@ -1,0 +1,2 @@
+// Admin CLI against a running cluster or a stopped data dir.
+export {};

@@ -1,0 +1,91 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+// Layer order (ARCHITECTURE.md): a project may depend only on projects of a lower layer.
+const LAYERS = [0, 1, 2, 3, 4, 5, 6];
+const layerConstraints = LAYERS.map((n) => ({
+  sourceTag: `layer:${n}`,
+  onlyDependOnLibsWithTags: LAYERS.filter((m) => m < n).map((m) => `layer:${m}`),
+}));
+
+// Ambient time, randomness and I/O are banned in layers 0-4 (STYLE.md §2); the real adapters live
+// in util/src/node and in engine-rocks, and are exempted below.
+const determinismBans = {
+  'no-restricted-globals': [
+    'error',
+    { name: 'setTimeout', message: 'Use the injected Timers from @tikv-ts/util' },
+    { name: 'setInterval', message: 'Use the injected Timers from @tikv-ts/util' },
+    { name: 'setImmediate', message: 'Use the injected Timers from @tikv-ts/util' },
+    { name: 'WeakRef', message: 'Not deterministic' },
+    { name: 'FinalizationRegistry', message: 'Not deterministic' },
+  ],
+  'no-restricted-properties': [
+    'error',
+    { object: 'Date', property: 'now', message: 'Use the injected Clock' },
+    { object: 'Math', property: 'random', message: 'Use the injected Rng' },
+    { object: 'performance', property: 'now', message: 'Use the injected Clock' },
+    { object: 'crypto', property: 'randomUUID', message: 'Use the injected Rng' },
+  ],
+  'no-restricted-syntax': [
+    'error',
+    { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use the injected Clock' },
+  ],
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'child_process', 'node:child_process', 'worker_threads', 'node:worker_threads'].map((name) => ({
+        name,
+        message: 'I/O goes through injected interfaces (FileSystem, Transport); see STYLE.md §2',
+      })),
+    },
+  ],
+};
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/dist', '**/out-tsc', '**/node_modules', '**/coverage', 'packages/proto/src/generated/**', '**/*.cjs', '**/*.mjs', 'tools/**'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          banTransitiveDependencies: true,
+          allow: [],
+          depConstraints: [
+            ...layerConstraints,
+            { sourceTag: 'layer:tests', onlyDependOnLibsWithTags: LAYERS.map((m) => `layer:${m}`) },
+            { sourceTag: 'type:lib', notDependOnLibsWithTags: ['type:app', 'type:testing'] },
+            {
+              sourceTag: 'engine-consumer',
+              notDependOnLibsWithTags: ['kind:engine-impl'],
+            },
+            { sourceTag: 'raft-core', onlyDependOnLibsWithTags: ['scope:raft-deps'] },
+            { sourceTag: 'interfaces-only', allowedExternalImports: [] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: [
+      'packages/{codec,proto,util,engine-traits,raft,batch-system,concurrency-manager,engine-memory,raft-log-engine,pd-client,storage,raftstore,coprocessor,pd}/src/**/*.ts',
+    ],
+    ignores: ['**/*.spec.ts', 'packages/util/src/node/**'],
+    rules: determinismBans,
+  },
+];

@@ -1,0 +1,2 @@
+// A TypeScript client for this cluster and for TiKV: raw and transactional.
+export {};

@@ -1,0 +1,2 @@
+// DAG push-down: executors, expressions, TiDB table and row codecs.
+export {};

@@ -1,0 +1,2 @@
+// KvEngine on RocksDB through an npm binding.
+export {};

@@ -1,0 +1,2 @@
+// Storage engine interfaces: KvEngine, Snapshot, WriteBatch, EngineIterator, column family names, RaftEngine.
+export {};

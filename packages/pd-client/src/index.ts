@@ -1,0 +1,2 @@
+// PD gRPC client: TSO batching, region cache, store and region heartbeats.
+export {};

@@ -1,0 +1,2 @@
+// RaftEngine: append-only, checksummed segment files for Raft entries and states.
+export {};

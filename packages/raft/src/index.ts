@@ -1,0 +1,2 @@
+// The Raft consensus algorithm as a pure, deterministic state machine driven by tick/step/ready.
+export {};

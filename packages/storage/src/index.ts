@@ -1,0 +1,2 @@
+// Storage facade: transaction scheduler, latches, Percolator commands, MVCC, raw KV, GC.
+export {};

@@ -1,0 +1,5 @@
+// Logger, metrics, config, errors, failpoints, clock, timers, randomness and file I/O capabilities.
+export * from './errors';
+export type * from './clock';
+export type * from './rng';
+export type * from './fs';
