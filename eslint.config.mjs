@@ -3,9 +3,10 @@ import tseslint from 'typescript-eslint';
 
 // Layer order (ARCHITECTURE.md): a project may depend only on projects of a lower layer.
 const LAYERS = [0, 1, 2, 3, 4, 5, 6];
+// `util` (tag scope:base) is the floor of layer 0: codec and proto may use it, it uses no project.
 const layerConstraints = LAYERS.map((n) => ({
   sourceTag: `layer:${n}`,
-  onlyDependOnLibsWithTags: LAYERS.filter((m) => m < n).map((m) => `layer:${m}`),
+  onlyDependOnLibsWithTags: n === 0 ? ['scope:base'] : LAYERS.filter((m) => m < n).map((m) => `layer:${m}`),
 }));
 
 // Ambient time, randomness and I/O are banned in layers 0-4 (STYLE.md §2); the real adapters live

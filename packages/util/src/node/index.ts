@@ -1,0 +1,2 @@
+// Real adapters: SystemClock, NodeFileSystem.
+export {};

@@ -1,0 +1,2 @@
+// Deterministic fakes for tests: ManualClock, SimFs.
+export {};
