@@ -3,3 +3,4 @@ export * from './errors';
 export type * from './clock';
 export type * from './rng';
 export type * from './fs';
+export { SeededRng, deriveSeed } from './seeded-rng';
