@@ -1,13 +1,5 @@
 import nx from '@nx/eslint-plugin';
-import tseslint from 'typescript-eslint';
-
-// Layer order (ARCHITECTURE.md): a project may depend only on projects of a lower layer.
-const LAYERS = [0, 1, 2, 3, 4, 5, 6];
-// `util` (tag scope:base) is the floor of layer 0: codec and proto may use it, it uses no project.
-const layerConstraints = LAYERS.map((n) => ({
-  sourceTag: `layer:${n}`,
-  onlyDependOnLibsWithTags: n === 0 ? ['scope:base'] : LAYERS.filter((m) => m < n).map((m) => `layer:${m}`),
-}));
+import { moduleBoundariesOptions } from './tools/lint/module-boundaries.mjs';
 
 // Ambient time, randomness and I/O are banned in layers 0-4 (STYLE.md §2); the real adapters live
 // in util/src/node and in engine-rocks, and are exempted below.
@@ -49,30 +41,17 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          banTransitiveDependencies: true,
-          allow: [],
-          depConstraints: [
-            ...layerConstraints,
-            { sourceTag: 'layer:tests', onlyDependOnLibsWithTags: LAYERS.map((m) => `layer:${m}`) },
-            { sourceTag: 'type:lib', notDependOnLibsWithTags: ['type:app', 'type:testing'] },
-            {
-              sourceTag: 'engine-consumer',
-              notDependOnLibsWithTags: ['kind:engine-impl'],
-            },
-            { sourceTag: 'raft-core', onlyDependOnLibsWithTags: ['scope:raft-deps'] },
-            { sourceTag: 'interfaces-only', allowedExternalImports: [] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundariesOptions],
     },
   },
   {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true } },
+    languageOptions: {
+      parserOptions: {
+        // lint-probe.ts files exist only in tests/lint, which lints them from stdin.
+        projectService: { allowDefaultProject: ['packages/*/src/lint-probe.ts', 'apps/*/src/lint-probe.ts'] },
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
