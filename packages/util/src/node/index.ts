@@ -1,2 +1,2 @@
 // Real adapters: SystemClock, NodeFileSystem.
-export {};
+export { SystemClock, type SystemClockOptions } from './system-clock';

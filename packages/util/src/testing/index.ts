@@ -1,2 +1,2 @@
 // Deterministic fakes for tests: ManualClock, SimFs.
-export {};
+export { ManualClock, MANUAL_CLOCK_DEFAULT_WALL_MS, drainMicrotasks, type ManualClockOptions } from './manual-clock';
