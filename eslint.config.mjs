@@ -1,5 +1,5 @@
 import nx from '@nx/eslint-plugin';
-import { moduleBoundariesOptions } from './tools/lint/module-boundaries.mjs';
+import { moduleBoundariesOptions, specModuleBoundariesOptions } from './tools/lint/module-boundaries.mjs';
 
 // Ambient time, randomness and I/O are banned in layers 0-4 (STYLE.md §2); the real adapters live
 // in util/src/node and in engine-rocks, and are exempted below.
@@ -45,11 +45,15 @@ export default [
     },
   },
   {
+    files: ['**/*.spec.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', specModuleBoundariesOptions] },
+  },
+  {
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
         // lint-probe.ts files exist only in tests/lint, which lints them from stdin.
-        projectService: { allowDefaultProject: ['packages/*/src/lint-probe.ts', 'apps/*/src/lint-probe.ts'] },
+        projectService: { allowDefaultProject: ['packages/*/src/lint-probe.ts', 'packages/*/src/lint-probe.spec.ts'] },
       },
     },
     rules: {

@@ -11,10 +11,15 @@ const layerConstraints = LAYERS.map((n) => ({
     n === 0 ? ['scope:base'] : LAYERS.filter((m) => m < n).map((m) => `layer:${m}`),
 }));
 
-export const moduleBoundariesOptions = {
+const sharedOptions = {
   enforceBuildableLibDependency: true,
   banTransitiveDependencies: true,
   allow: [],
+};
+
+/** Production code: every rule of the map. */
+export const moduleBoundariesOptions = {
+  ...sharedOptions,
   depConstraints: [
     ...layerConstraints,
     // Cross-package tests may use every layer.
@@ -25,6 +30,25 @@ export const moduleBoundariesOptions = {
     // raft uses only proto and util.
     { sourceTag: 'raft-core', onlyDependOnLibsWithTags: ['scope:raft-deps'] },
     // engine-traits is interfaces only: no npm package.
+    { sourceTag: 'interfaces-only', allowedExternalImports: [] },
+  ],
+};
+
+/**
+ * Spec files (`*.spec.ts`) wire implementations and test-only packages (STYLE.md §1): the layer
+ * order still holds, but an engine consumer's spec may run on engine-memory or engine-rocks, and
+ * specs may use `type:testing` packages.
+ */
+export const specModuleBoundariesOptions = {
+  ...sharedOptions,
+  depConstraints: [
+    ...layerConstraints.map((c) => ({
+      ...c,
+      // engine implementations are layer 2; a spec of a layer-2+ package may use them.
+      onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'],
+    })),
+    { sourceTag: 'layer:tests', onlyDependOnLibsWithTags: [...LAYERS.map((m) => `layer:${m}`), 'type:testing'] },
+    { sourceTag: 'raft-core', onlyDependOnLibsWithTags: ['scope:raft-deps', 'type:testing'] },
     { sourceTag: 'interfaces-only', allowedExternalImports: [] },
   ],
 };
