@@ -1,4 +1,5 @@
-// The whole check that CI runs (`npm test`): generated code is fresh, then build, lint and test
+// The whole check that CI runs (`npm test`): generated code is fresh, then build, typecheck
+// (specs included), lint and test
 // every project. Exits non-zero on the first failure.
 import { spawnSync } from 'node:child_process';
 
@@ -6,6 +7,7 @@ const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: '
 const steps = [
   ['node', ['tools/proto-check.mjs']],
   ['npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']],
+  ['npx', ['nx', 'run-many', '-t', 'typecheck', '--outputStyle=static']],
   ['npx', ['nx', 'run-many', '-t', 'lint', '--outputStyle=static']],
   ['npx', ['nx', 'run-many', '-t', 'test', '--outputStyle=static', '--parallel=1']],
 ];
