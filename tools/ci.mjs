@@ -1,6 +1,5 @@
 // The whole check that CI runs (`npm test`): generated code is fresh, then build, typecheck
-// (specs included), lint and test
-// every project. Exits non-zero on the first failure.
+// (specs included), lint and test every project. Exits non-zero on the first failure.
 import { spawnSync } from 'node:child_process';
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
