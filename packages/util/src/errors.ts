@@ -20,3 +20,11 @@ export function invariant(condition: unknown, message: string | (() => string)):
     throw new Error(`Invariant violated: ${typeof message === 'function' ? message() : message}`);
   }
 }
+
+/**
+ * True when `e` is an error object whose Node-style `code` equals `code` (`'ENOENT'`, `'EIO'`, …).
+ * Works for errors thrown by `NodeFileSystem` (Node's own system errors) and by `SimFs`.
+ */
+export function isErrnoCode(e: unknown, code: string): boolean {
+  return typeof e === 'object' && e !== null && 'code' in e && (e as { code: unknown }).code === code;
+}

@@ -1,2 +1,3 @@
 // Deterministic fakes for tests: ManualClock, SimFs.
 export { ManualClock, MANUAL_CLOCK_DEFAULT_WALL_MS, drainMicrotasks, type ManualClockOptions } from './manual-clock';
+export { SimFs, SimFsError, type SimFsOp, type SimFsFaultRule, type SimFsOptions, type SimFsCrashOptions } from './sim-fs';
