@@ -10,3 +10,5 @@ export * as pdpb from './generated/pdpb';
 export * as keyspacepb from './generated/keyspacepb';
 export * as debugpb from './generated/debugpb';
 export * as disk_usage from './generated/disk_usage';
+export * as health from './generated/health';
+export * as etcdserverpb from './generated/etcdserverpb';
