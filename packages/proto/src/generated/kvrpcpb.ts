@@ -269,10 +269,6 @@ export enum Op {
   Rollback = 3,
   Insert = 4,
   PessimisticLock = 5,
-  /**
-   * CheckNotExists - SharedLock = 7 left out: post-8.5 feature (see shared PROTOCOL.md version warning)
-   * SharedPessimisticLock = 8 left out: post-8.5 feature (see shared PROTOCOL.md version warning)
-   */
   CheckNotExists = 6,
 }
 
@@ -557,7 +553,6 @@ export interface PrewriteRequest {
 
 export enum PrewriteRequest_PessimisticAction {
   SKIP_PESSIMISTIC_CHECK = 0,
-  /** DO_PESSIMISTIC_CHECK - DO_CONSTRAINT_CHECK = 2 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   DO_PESSIMISTIC_CHECK = 1,
 }
 
@@ -657,7 +652,6 @@ export interface TxnHeartBeatRequest {
   primaryLock: Uint8Array;
   startVersion: bigint;
   adviseLockTtl: bigint;
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   minCommitTs: bigint;
 }
 
@@ -681,7 +675,6 @@ export interface CheckTxnStatusRequest {
   rollbackIfNotExist: boolean;
   forceSyncCommit: boolean;
   resolvingPessimisticLock: boolean;
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   verifyIsPrimary: boolean;
 }
 
@@ -714,7 +707,6 @@ export interface CommitRequest {
   context: Context | undefined;
   startVersion: bigint;
   keys: Uint8Array[];
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   commitVersion: bigint;
 }
 
@@ -765,7 +757,6 @@ export interface BatchGetResponse {
 export interface BatchRollbackRequest {
   context: Context | undefined;
   startVersion: bigint;
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   keys: Uint8Array[];
 }
 
@@ -796,7 +787,6 @@ export interface ResolveLockRequest {
   startVersion: bigint;
   commitVersion: bigint;
   txnInfos: TxnInfo[];
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   keys: Uint8Array[];
 }
 
@@ -1127,7 +1117,6 @@ export interface Context {
   /** Key encoding the client uses (see APIVersion). */
   apiVersion: APIVersion;
   committedLocks: bigint[];
-  /** trace_context = 23 left out: package tracepb is not included */
   requestSource: string;
   txnSource: bigint;
   busyThresholdMs: number;
@@ -1141,7 +1130,6 @@ export interface Context {
 
 export interface ResourceControlContext {
   resourceGroupName: string;
-  /** penalty = 2 left out: package resource_manager is not included */
   overridePriority: bigint;
 }
 
@@ -1164,10 +1152,6 @@ export interface LockInfo {
   useAsyncCommit: boolean;
   minCommitTs: bigint;
   secondaries: Uint8Array[];
-  /**
-   * shared_lock_infos = 12 left out: post-8.5 feature (see shared PROTOCOL.md version warning)
-   * is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning)
-   */
   durationToLastUpdateMs: bigint;
 }
 
@@ -1263,7 +1247,6 @@ export interface Deadlock {
   lockTs: bigint;
   lockKey: Uint8Array;
   deadlockKeyHash: bigint;
-  /** wait_chain = 4 left out: package deadlock is not included */
   deadlockKey: Uint8Array;
 }
 
@@ -1429,7 +1412,6 @@ export interface MvccInfo {
 
 export interface TxnInfo {
   txn: bigint;
-  /** is_txn_file = 100 left out: post-8.5 feature (see shared PROTOCOL.md version warning) */
   status: bigint;
 }
 
@@ -1506,10 +1488,7 @@ export interface GetLockWaitInfoRequest {
 }
 
 export interface GetLockWaitInfoResponse {
-  regionError:
-    | Error
-    | undefined;
-  /** entries = 3 left out: package deadlock is not included */
+  regionError: Error | undefined;
   error: string;
 }
 
@@ -1518,10 +1497,7 @@ export interface GetLockWaitHistoryRequest {
 }
 
 export interface GetLockWaitHistoryResponse {
-  regionError:
-    | Error
-    | undefined;
-  /** entries = 3 left out: package deadlock is not included */
+  regionError: Error | undefined;
   error: string;
 }
 

@@ -209,7 +209,6 @@ export interface Region {
   endKey: Uint8Array;
   regionEpoch: RegionEpoch | undefined;
   peers: Peer[];
-  /** encryption_meta = 6 left out: package encryptionpb is not included */
   isInFlashback: boolean;
   flashbackStartTs: bigint;
 }

@@ -528,7 +528,6 @@ export interface BootstrapRequest {
 }
 
 export interface BootstrapResponse {
-  /** replication_status = 2 left out: package replication_modepb is not included */
   header: ResponseHeader | undefined;
 }
 
@@ -576,7 +575,6 @@ export interface PutStoreRequest {
 }
 
 export interface PutStoreResponse {
-  /** replication_status = 2 left out: package replication_modepb is not included */
   header: ResponseHeader | undefined;
 }
 
@@ -761,7 +759,6 @@ export interface RegionHeartbeatRequest {
   interval: TimeInterval | undefined;
   approximateKeys: bigint;
   term: bigint;
-  /** replication_status = 15 left out: package replication_modepb is not included */
   queryStats:
     | QueryStats
     | undefined;
@@ -961,10 +958,7 @@ export interface StoreReport {
 
 export interface StoreHeartbeatRequest {
   header: RequestHeader | undefined;
-  stats:
-    | StoreStats
-    | undefined;
-  /** dr_autosync_status = 4 left out: package replication_modepb is not included */
+  stats: StoreStats | undefined;
   storeReport: StoreReport | undefined;
 }
 
@@ -997,10 +991,7 @@ export interface ControlGrpc {
 }
 
 export interface StoreHeartbeatResponse {
-  header:
-    | ResponseHeader
-    | undefined;
-  /** replication_status = 2 left out: package replication_modepb is not included */
+  header: ResponseHeader | undefined;
   clusterVersion: string;
   /** @deprecated */
   requireDetailedReport: boolean;

@@ -275,7 +275,6 @@ export interface TabletSnapshotFileChunk {
   fileSize: bigint;
   fileName: string;
   data: Uint8Array;
-  /** key = 5 left out: package encryptionpb is not included */
   iv: Uint8Array;
 }
 

@@ -2915,13 +2915,6 @@ export const TikvService = {
       Buffer.from(BatchCommandsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchCommandsResponse => BatchCommandsResponse.decode(value),
   },
-  /**
-   * rpc DispatchMPPTask left out: mpp.DispatchTaskResponse is not included
-   * rpc CancelMPPTask left out: mpp.CancelTaskResponse is not included
-   * rpc EstablishMPPConnection left out: mpp.MPPDataPacket is not included
-   * rpc IsAlive left out: mpp.IsAliveResponse is not included
-   * rpc ReportMPPTaskStatus left out: mpp.ReportTaskStatusResponse is not included
-   */
   checkLeader: {
     path: "/tikvpb.Tikv/CheckLeader" as const,
     requestStream: false as const,
@@ -2971,15 +2964,6 @@ export const TikvService = {
       Buffer.from(GetLockWaitHistoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLockWaitHistoryResponse => GetLockWaitHistoryResponse.decode(value),
   },
-  /**
-   * rpc GetTiFlashSystemTable left out: TiFlash only
-   * rpc tryAddLock left out: disaggregated.TryAddLockResponse is not included
-   * rpc tryMarkDelete left out: disaggregated.TryMarkDeleteResponse is not included
-   * rpc EstablishDisaggTask left out: disaggregated.EstablishDisaggTaskResponse is not included
-   * rpc CancelDisaggTask left out: disaggregated.CancelDisaggTaskResponse is not included
-   * rpc FetchDisaggPages left out: disaggregated.PagesPacket is not included
-   * rpc GetDisaggConfig left out: disaggregated.GetDisaggConfigResponse is not included
-   */
   getHealthFeedback: {
     path: "/tikvpb.Tikv/GetHealthFeedback" as const,
     requestStream: false as const,
@@ -3060,27 +3044,11 @@ export interface TikvServer extends UntypedServiceImplementation {
   mvccGetByStartTs: handleUnaryCall<MvccGetByStartTsRequest, MvccGetByStartTsResponse>;
   /** Multiplexes many requests over one bidirectional stream; responses echo the request ids. */
   batchCommands: handleBidiStreamingCall<BatchCommandsRequest, BatchCommandsResponse>;
-  /**
-   * rpc DispatchMPPTask left out: mpp.DispatchTaskResponse is not included
-   * rpc CancelMPPTask left out: mpp.CancelTaskResponse is not included
-   * rpc EstablishMPPConnection left out: mpp.MPPDataPacket is not included
-   * rpc IsAlive left out: mpp.IsAliveResponse is not included
-   * rpc ReportMPPTaskStatus left out: mpp.ReportTaskStatusResponse is not included
-   */
   checkLeader: handleUnaryCall<CheckLeaderRequest, CheckLeaderResponse>;
   getStoreSafeTs: handleUnaryCall<StoreSafeTSRequest, StoreSafeTSResponse>;
   getLockWaitInfo: handleUnaryCall<GetLockWaitInfoRequest, GetLockWaitInfoResponse>;
   compact: handleUnaryCall<CompactRequest, CompactResponse>;
   getLockWaitHistory: handleUnaryCall<GetLockWaitHistoryRequest, GetLockWaitHistoryResponse>;
-  /**
-   * rpc GetTiFlashSystemTable left out: TiFlash only
-   * rpc tryAddLock left out: disaggregated.TryAddLockResponse is not included
-   * rpc tryMarkDelete left out: disaggregated.TryMarkDeleteResponse is not included
-   * rpc EstablishDisaggTask left out: disaggregated.EstablishDisaggTaskResponse is not included
-   * rpc CancelDisaggTask left out: disaggregated.CancelDisaggTaskResponse is not included
-   * rpc FetchDisaggPages left out: disaggregated.PagesPacket is not included
-   * rpc GetDisaggConfig left out: disaggregated.GetDisaggConfigResponse is not included
-   */
   getHealthFeedback: handleUnaryCall<GetHealthFeedbackRequest, GetHealthFeedbackResponse>;
   broadcastTxnStatus: handleUnaryCall<BroadcastTxnStatusRequest, BroadcastTxnStatusResponse>;
 }
@@ -3804,13 +3772,6 @@ export interface TikvClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<BatchCommandsRequest, BatchCommandsResponse>;
-  /**
-   * rpc DispatchMPPTask left out: mpp.DispatchTaskResponse is not included
-   * rpc CancelMPPTask left out: mpp.CancelTaskResponse is not included
-   * rpc EstablishMPPConnection left out: mpp.MPPDataPacket is not included
-   * rpc IsAlive left out: mpp.IsAliveResponse is not included
-   * rpc ReportMPPTaskStatus left out: mpp.ReportTaskStatusResponse is not included
-   */
   checkLeader(
     request: CheckLeaderRequest,
     callback: (error: ServiceError | null, response: CheckLeaderResponse) => void,
@@ -3886,15 +3847,6 @@ export interface TikvClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLockWaitHistoryResponse) => void,
   ): ClientUnaryCall;
-  /**
-   * rpc GetTiFlashSystemTable left out: TiFlash only
-   * rpc tryAddLock left out: disaggregated.TryAddLockResponse is not included
-   * rpc tryMarkDelete left out: disaggregated.TryMarkDeleteResponse is not included
-   * rpc EstablishDisaggTask left out: disaggregated.EstablishDisaggTaskResponse is not included
-   * rpc CancelDisaggTask left out: disaggregated.CancelDisaggTaskResponse is not included
-   * rpc FetchDisaggPages left out: disaggregated.PagesPacket is not included
-   * rpc GetDisaggConfig left out: disaggregated.GetDisaggConfigResponse is not included
-   */
   getHealthFeedback(
     request: GetHealthFeedbackRequest,
     callback: (error: ServiceError | null, response: GetHealthFeedbackResponse) => void,
