@@ -67,7 +67,8 @@ function fixed(size: number, write: (w: ByteWriter) => void): Uint8Array {
  */
 export function encodeU64To(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  w.dataView.setBigUint64(w.advance(U64_SIZE), v);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, v);
 }
 
 /** `v` as 8 big-endian bytes in a new array; see {@link encodeU64To}. */
@@ -94,7 +95,8 @@ export function decodeU64(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeU64DescTo(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  w.dataView.setBigUint64(w.advance(U64_SIZE), v ^ MAX_U64);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, v ^ MAX_U64);
 }
 
 /** `!v` as 8 big-endian bytes in a new array; see {@link encodeU64DescTo}. */
@@ -120,7 +122,8 @@ export function decodeU64Desc(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeU64LeTo(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  w.dataView.setBigUint64(w.advance(U64_SIZE), v, true);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, v, true);
 }
 
 /** `v` as 8 little-endian bytes in a new array; see {@link encodeU64LeTo}. */
@@ -150,7 +153,8 @@ export function decodeU64Le(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeI64To(w: ByteWriter, v: bigint): void {
   checkI64(v);
-  w.dataView.setBigUint64(w.advance(U64_SIZE), BigInt.asUintN(64, v) ^ U64_SIGN);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, BigInt.asUintN(64, v) ^ U64_SIGN);
 }
 
 /** Comparable i64 in a new array; see {@link encodeI64To}. */
@@ -177,7 +181,8 @@ export function decodeI64(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeI64DescTo(w: ByteWriter, v: bigint): void {
   checkI64(v);
-  w.dataView.setBigUint64(w.advance(U64_SIZE), BigInt.asUintN(64, v) ^ U64_SIGN ^ MAX_U64);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, BigInt.asUintN(64, v) ^ U64_SIGN ^ MAX_U64);
 }
 
 /** Descending comparable i64 in a new array; see {@link encodeI64DescTo}. */
@@ -206,7 +211,8 @@ export function decodeI64Desc(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeU32To(w: ByteWriter, v: number): void {
   checkUint(v, 32);
-  w.dataView.setUint32(w.advance(U32_SIZE), v);
+  const at = w.advance(U32_SIZE);
+  w.dataView.setUint32(at, v);
 }
 
 /** `v` as 4 big-endian bytes in a new array; see {@link encodeU32To}. */
@@ -232,7 +238,8 @@ export function decodeU32(buf: Uint8Array, offset = 0): number {
  */
 export function encodeU32LeTo(w: ByteWriter, v: number): void {
   checkUint(v, 32);
-  w.dataView.setUint32(w.advance(U32_SIZE), v, true);
+  const at = w.advance(U32_SIZE);
+  w.dataView.setUint32(at, v, true);
 }
 
 /** `v` as 4 little-endian bytes in a new array; see {@link encodeU32LeTo}. */
@@ -258,7 +265,8 @@ export function decodeU32Le(buf: Uint8Array, offset = 0): number {
  */
 export function encodeU16To(w: ByteWriter, v: number): void {
   checkUint(v, 16);
-  w.dataView.setUint16(w.advance(U16_SIZE), v);
+  const at = w.advance(U16_SIZE);
+  w.dataView.setUint16(at, v);
 }
 
 /** `v` as 2 big-endian bytes in a new array; see {@link encodeU16To}. */
@@ -284,6 +292,9 @@ const F64_SCRATCH = new DataView(new ArrayBuffer(8));
 
 /** The comparable u64 of a float (TiDB `encodeFloatToCmpUint64`). */
 function f64ToCmp(v: number): bigint {
+  // NaN has no place in the order (its inverted bits would collide with a positive subnormal's
+  // encoding) and TiDB never stores it.
+  if (Number.isNaN(v)) throw new RangeError('NaN has no comparable encoding');
   F64_SCRATCH.setFloat64(0, v);
   const bits = F64_SCRATCH.getBigUint64(0);
   // Non-negative floats (including -0, which compares equal to 0) get the sign bit set; negative
@@ -299,11 +310,15 @@ function cmpToF64(u: bigint): number {
 
 /**
  * Appends `v` in TiDB's comparable float form (codec `EncodeFloat`): IEEE-754 bits, sign bit set
- * for `v >= 0` and all bits inverted for `v < 0`, big-endian. Byte order equals numeric order;
- * `-0` encodes like `+0` (and decodes as `+0`); NaN encodes below every negative number.
+ * for `v >= 0` and all bits inverted for `v < 0`, big-endian. Byte order equals numeric order
+ * (±Infinity included); `-0` encodes like `+0` (and decodes as `+0`).
+ *
+ * @throws RangeError for NaN, which has no place in the order
  */
 export function encodeF64To(w: ByteWriter, v: number): void {
-  w.dataView.setBigUint64(w.advance(U64_SIZE), f64ToCmp(v));
+  const u = f64ToCmp(v);
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, u);
 }
 
 /** Comparable f64 in a new array; see {@link encodeF64To}. */
@@ -325,9 +340,13 @@ export function decodeF64(buf: Uint8Array, offset = 0): number {
 /**
  * Appends `v` in descending comparable float form (TiDB `EncodeFloatDesc`): the bitwise-not of
  * {@link encodeF64To}'s bytes.
+ *
+ * @throws RangeError for NaN
  */
 export function encodeF64DescTo(w: ByteWriter, v: number): void {
-  w.dataView.setBigUint64(w.advance(U64_SIZE), f64ToCmp(v) ^ MAX_U64);
+  const u = f64ToCmp(v) ^ MAX_U64;
+  const at = w.advance(U64_SIZE);
+  w.dataView.setBigUint64(at, u);
 }
 
 /** Descending comparable f64 in a new array; see {@link encodeF64DescTo}. */
