@@ -4,3 +4,21 @@ export type * from './clock';
 export type * from './rng';
 export type * from './fs';
 export { SeededRng, deriveSeed } from './seeded-rng';
+export {
+  createLogger,
+  createNoopLogger,
+  parseLogLevel,
+  formatLogTime,
+  formatTextLine,
+  formatJsonLine,
+  renderValue,
+  LOG_LEVELS,
+  type Logger,
+  type RootLogger,
+  type LoggerOptions,
+  type LogLevel,
+  type LogFields,
+  type LogBindings,
+  type LogRecord,
+  type LogSink,
+} from './logger';

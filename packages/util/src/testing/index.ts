@@ -1,3 +1,4 @@
-// Deterministic fakes for tests: ManualClock, SimFs.
+// Deterministic fakes for tests: ManualClock, SimFs, MemoryLogSink.
 export { ManualClock, MANUAL_CLOCK_DEFAULT_WALL_MS, drainMicrotasks, type ManualClockOptions } from './manual-clock';
 export { SimFs, SimFsError, type SimFsOp, type SimFsFaultRule, type SimFsOptions, type SimFsCrashOptions } from './sim-fs';
+export { MemoryLogSink } from './memory-log-sink';
