@@ -1,5 +1,5 @@
 /// <reference types="jest" />
-import { compareKeys } from '../bytes';
+import { compareBytes as compareKeys } from '@tikv-ts/codec';
 import { ALL_CFS, CF_DEFAULT, CF_LOCK, CF_RAFT, CF_WRITE } from '../cf';
 import type { CfName } from '../cf';
 import { EngineClosedError } from '../errors';
