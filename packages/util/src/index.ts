@@ -22,3 +22,15 @@ export {
   type LogRecord,
   type LogSink,
 } from './logger';
+export {
+  MetricsRegistry,
+  MetricNameError,
+  checkMetricName,
+  exponentialBuckets,
+  METRIC_NAME_PATTERN,
+  DEFAULT_SECONDS_BUCKETS,
+  DEFAULT_COUNT_BUCKETS,
+  type MetricsRegistryOptions,
+  type MetricKind,
+} from './metrics';
+export type { Counter, Gauge, Histogram } from 'prom-client';
