@@ -6,7 +6,6 @@
  */
 export class ByteWriter {
   #buf: Uint8Array;
-  #view: DataView;
   #len = 0;
 
   /** @param initialCapacity - bytes to allocate up front (default 64) */
@@ -15,7 +14,6 @@ export class ByteWriter {
       throw new RangeError(`Initial capacity must be a non-negative integer, got ${initialCapacity}`);
     }
     this.#buf = new Uint8Array(initialCapacity);
-    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** Number of bytes written so far. */
@@ -32,14 +30,13 @@ export class ByteWriter {
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
-    this.#view = new DataView(next.buffer);
   }
 
   /**
    * Reserves `n` bytes and advances the length past them.
    *
-   * @returns the position of the first reserved byte, for use with {@link ByteWriter.raw} or
-   *   {@link ByteWriter.dataView}, which are valid until the next call that grows the writer
+   * @returns the position of the first reserved byte in {@link ByteWriter.raw}; the caller fills
+   *   the reserved bytes. Read `raw` after calling this, as growing replaces the backing array
    */
   advance(n: number): number {
     this.reserve(n);
@@ -48,14 +45,13 @@ export class ByteWriter {
     return at;
   }
 
-  /** The backing array (capacity may exceed {@link ByteWriter.length}). Internal use by encoders. */
+  /**
+   * The current backing array, for encoders that fill bytes reserved with
+   * {@link ByteWriter.advance}. Its length is the capacity, not {@link ByteWriter.length}, and it
+   * is replaced whenever the writer grows.
+   */
   get raw(): Uint8Array {
     return this.#buf;
-  }
-
-  /** A DataView over the backing array. Internal use by encoders. */
-  get dataView(): DataView {
-    return this.#view;
   }
 
   /** Appends one byte (`b & 0xff`). */

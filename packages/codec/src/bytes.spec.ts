@@ -100,6 +100,17 @@ describe('prefixNext (TiKV convert_to_prefix_next)', () => {
   });
 });
 
+describe('Buffer inputs', () => {
+  it('results never alias a Buffer argument', () => {
+    const buf = Buffer.from([1, 2, 3]);
+    const pn = prefixNext(buf);
+    const nk = nextKey(buf);
+    buf[0] = 9;
+    expect(pn).toEqual(b(1, 2, 4));
+    expect(nk).toEqual(b(1, 2, 4));
+  });
+});
+
 describe('nextKey (TiKV keys::next_key)', () => {
   it('matches TiKV examples', () => {
     const s = (x: string): Uint8Array => Uint8Array.from(Buffer.from(x, 'latin1'));

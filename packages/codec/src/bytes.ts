@@ -106,7 +106,8 @@ export function fromHex(hex: string): Uint8Array {
  * @returns a new array; the input is not modified
  */
 export function prefixNext(key: Uint8Array): Uint8Array {
-  const out = key.slice();
+  // `new Uint8Array(view)` always copies; `Buffer#slice` would alias the caller's memory.
+  const out = new Uint8Array(key);
   for (let i = out.length - 1; i >= 0; i--) {
     if (out[i] !== 0xff) {
       out[i] = (out[i] as number) + 1;
@@ -129,7 +130,7 @@ export function prefixNext(key: Uint8Array): Uint8Array {
 export function nextKey(key: Uint8Array): Uint8Array {
   for (let i = key.length - 1; i >= 0; i--) {
     if (key[i] !== 0xff) {
-      const out = key.slice(0, i + 1);
+      const out = new Uint8Array(key.subarray(0, i + 1));
       out[i] = (out[i] as number) + 1;
       return out;
     }

@@ -91,6 +91,10 @@ describe('Key', () => {
     const k = Key.fromEncoded(src);
     src[0] = 9;
     expect(k.toRaw()).toEqual(Uint8Array.of(1, 2));
+    const buf = Buffer.from(encodeBytes(Uint8Array.of(3)));
+    const kb = Key.fromEncoded(buf);
+    buf[0] = 4;
+    expect(kb.toRaw()).toEqual(Uint8Array.of(3));
     const kt = k.appendTs(5n);
     expect(k.length).toBe(9);
     expect(kt.length).toBe(17);

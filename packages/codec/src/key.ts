@@ -1,8 +1,7 @@
-import { ByteWriter } from './byte-writer';
 import { bytesEqual, compareBytes, toHex } from './bytes';
 import { CodecError } from './errors';
-import { decodeBytes, encodeBytesTo, encodedBytesLength, isEncodedFrom } from './memcomparable';
-import { U64_SIZE, decodeU64Desc, encodeU64DescTo } from './number';
+import { decodeBytes, encodeBytes, isEncodedFrom } from './memcomparable';
+import { MAX_U64, U64_SIZE, decodeU64Desc, writeU64BE } from './number';
 
 function shortKey(what: string, bytes: Uint8Array): CodecError {
   return new CodecError('KV:Codec:KeyLength', `${what}: key of ${bytes.length} bytes is shorter than a timestamp`, {
@@ -30,10 +29,7 @@ export class Key {
 
   /** The key for user key `raw`: its memcomparable encoding (TiKV `Key::from_raw`). */
   static fromRaw(raw: Uint8Array): Key {
-    // Room for a timestamp, as TiKV reserves, so appendTs usually copies once.
-    const w = new ByteWriter(encodedBytesLength(raw.length) + U64_SIZE);
-    encodeBytesTo(w, raw);
-    return new Key(w.view());
+    return new Key(encodeBytes(raw));
   }
 
   /**
@@ -42,7 +38,8 @@ export class Key {
    * methods validate.
    */
   static fromEncoded(encoded: Uint8Array): Key {
-    return new Key(encoded.slice());
+    // Copy into a plain Uint8Array: `Buffer#slice` would alias the caller's memory.
+    return new Key(new Uint8Array(encoded));
   }
 
   /**
@@ -125,10 +122,14 @@ export class Key {
    * @throws RangeError if `ts` is not a u64 bigint
    */
   appendTs(ts: bigint): Key {
-    const w = new ByteWriter(this.#encoded.length + U64_SIZE);
-    w.append(this.#encoded);
-    encodeU64DescTo(w, ts);
-    return new Key(w.view());
+    if (typeof ts !== 'bigint' || ts < 0n || ts > MAX_U64) {
+      throw new RangeError(`Timestamp ${String(ts)} is not a u64 bigint`);
+    }
+    const n = this.#encoded.length;
+    const out = new Uint8Array(n + U64_SIZE);
+    out.set(this.#encoded);
+    writeU64BE(out, n, ts ^ MAX_U64);
+    return new Key(out);
   }
 
   /**

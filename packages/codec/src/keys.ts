@@ -12,10 +12,10 @@
 //   'z' <key>                                  user data
 //
 // Big-endian ids and indexes keep each region's keys together and its log in index order.
-// The exported key constants are shared arrays: never mutate them (copy with `.slice()` first).
+// The exported key constants are shared arrays: never mutate them (copy with `new Uint8Array(k)` first).
 import { concatBytes, hasPrefix } from './bytes';
 import { CodecError } from './errors';
-import { MAX_U64 } from './number';
+import { MAX_U64, writeU64BE } from './number';
 
 /** The smallest key (empty). */
 export const MIN_KEY: Uint8Array = new Uint8Array(0);
@@ -95,11 +95,11 @@ function readU64(key: Uint8Array, at: number): bigint {
 function makeKey(prefix: Uint8Array, regionId: bigint, length: number, suffix?: number, subId?: bigint): Uint8Array {
   checkId(regionId, 'Region id');
   const key = new Uint8Array(length);
-  const view = new DataView(key.buffer);
-  key.set(prefix, 0);
-  view.setBigUint64(2, regionId);
+  key[0] = prefix[0] as number;
+  key[1] = prefix[1] as number;
+  writeU64BE(key, 2, regionId);
   if (suffix !== undefined) key[REGION_PREFIX_LENGTH] = suffix;
-  if (subId !== undefined) view.setBigUint64(REGION_KEY_LENGTH, subId);
+  if (subId !== undefined) writeU64BE(key, REGION_KEY_LENGTH, subId);
   return key;
 }
 

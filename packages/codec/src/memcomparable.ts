@@ -5,7 +5,7 @@
 // Comparing encodings bytewise compares the inputs bytewise, and no encoding is a prefix of
 // another, so more data (a timestamp) can follow an encoded key without breaking its order.
 // The descending form is the bitwise-not of every byte.
-import { ByteWriter } from './byte-writer';
+import type { ByteWriter } from './byte-writer';
 import { CodecError, checkOffset } from './errors';
 
 /** Data bytes per group. */
@@ -26,26 +26,32 @@ export function encodedBytesLength(rawLength: number): number {
   return (Math.floor(rawLength / ENC_GROUP_SIZE) + 1) * ENC_GROUP_BYTES;
 }
 
-function encodeInto(w: ByteWriter, raw: Uint8Array, flip: number): void {
+/** Writes the encoding of `raw` into `out` at `start`; `out` has room for it. */
+function encodeAt(out: Uint8Array, start: number, raw: Uint8Array, flip: number): void {
+  // Plain loops: for short keys they beat subarray()+set(), which allocate views.
   const len = raw.length;
-  const start = w.advance(encodedBytesLength(len));
-  const out = w.raw;
   let src = 0;
   let dst = start;
-  while (len - src >= ENC_GROUP_SIZE) {
-    out.set(raw.subarray(src, src + ENC_GROUP_SIZE), dst);
-    out[dst + ENC_GROUP_SIZE] = ENC_MARKER;
+  for (;;) {
+    const n = len - src >= ENC_GROUP_SIZE ? ENC_GROUP_SIZE : len - src;
+    for (let i = 0; i < n; i++) out[dst + i] = (raw[src + i] as number) ^ flip;
+    for (let i = n; i < ENC_GROUP_SIZE; i++) out[dst + i] = flip;
+    out[dst + ENC_GROUP_SIZE] = (ENC_MARKER - (ENC_GROUP_SIZE - n)) ^ flip;
+    if (n < ENC_GROUP_SIZE) return;
     src += ENC_GROUP_SIZE;
     dst += ENC_GROUP_BYTES;
   }
-  const rem = len - src;
-  out.set(raw.subarray(src), dst);
-  out.fill(0, dst + rem, dst + ENC_GROUP_SIZE);
-  out[dst + ENC_GROUP_SIZE] = ENC_MARKER - (ENC_GROUP_SIZE - rem);
-  if (flip !== 0) {
-    const end = dst + ENC_GROUP_BYTES;
-    for (let i = start; i < end; i++) out[i] = ~(out[i] as number) & 0xff;
-  }
+}
+
+function encodeInto(w: ByteWriter, raw: Uint8Array, flip: number): void {
+  const start = w.advance(encodedBytesLength(raw.length)); // before reading w.raw: may reallocate
+  encodeAt(w.raw, start, raw, flip);
+}
+
+function encodeNew(raw: Uint8Array, flip: number): Uint8Array {
+  const out = new Uint8Array(encodedBytesLength(raw.length));
+  encodeAt(out, 0, raw, flip);
+  return out;
 }
 
 /**
@@ -59,9 +65,7 @@ export function encodeBytesTo(w: ByteWriter, raw: Uint8Array): void {
 
 /** The ascending memcomparable encoding of `raw` in a new array; see {@link encodeBytesTo}. */
 export function encodeBytes(raw: Uint8Array): Uint8Array {
-  const w = new ByteWriter(encodedBytesLength(raw.length));
-  encodeInto(w, raw, 0);
-  return w.view();
+  return encodeNew(raw, 0);
 }
 
 /**
@@ -74,9 +78,7 @@ export function encodeBytesDescTo(w: ByteWriter, raw: Uint8Array): void {
 
 /** The descending memcomparable encoding of `raw` in a new array; see {@link encodeBytesDescTo}. */
 export function encodeBytesDesc(raw: Uint8Array): Uint8Array {
-  const w = new ByteWriter(encodedBytesLength(raw.length));
-  encodeInto(w, raw, 0xff);
-  return w.view();
+  return encodeNew(raw, 0xff);
 }
 
 /**
@@ -126,11 +128,8 @@ function decodeInto(buf: Uint8Array, offset: number, flip: number): { value: Uin
   let src = offset;
   for (let dst = 0; dst < rawLength; dst += ENC_GROUP_SIZE) {
     const n = Math.min(ENC_GROUP_SIZE, rawLength - dst);
-    value.set(buf.subarray(src, src + n), dst);
+    for (let i = 0; i < n; i++) value[dst + i] = (buf[src + i] as number) ^ flip;
     src += ENC_GROUP_BYTES;
-  }
-  if (flip !== 0) {
-    for (let i = 0; i < rawLength; i++) value[i] = ~(value[i] as number) & 0xff;
   }
   return { value, bytesRead: encodedLength };
 }

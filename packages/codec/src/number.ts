@@ -1,4 +1,4 @@
-import { ByteWriter } from './byte-writer';
+import type { ByteWriter } from './byte-writer';
 import { checkOffset, ensureAvailable } from './errors';
 
 /** Bytes in an encoded u64/i64/f64 (TiKV `number::U64_SIZE`). */
@@ -51,10 +51,45 @@ function readU64BE(buf: Uint8Array, at: number): bigint {
   return (BigInt(readU32BE(buf, at)) << 32n) | BigInt(readU32BE(buf, at + 4));
 }
 
-function fixed(size: number, write: (w: ByteWriter) => void): Uint8Array {
-  const w = new ByteWriter(size);
-  write(w);
-  return w.view();
+function writeU32BE(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+}
+
+function writeU32LE(out: Uint8Array, at: number, v: number): void {
+  out[at] = v;
+  out[at + 1] = v >>> 8;
+  out[at + 2] = v >>> 16;
+  out[at + 3] = v >>> 24;
+}
+
+// Split into two 32-bit halves: cheaper than a DataView per call.
+/** Writes `u` (a valid u64) big-endian at `out[at..at+8)`. Internal helper, not exported by the package. */
+export function writeU64BE(out: Uint8Array, at: number, u: bigint): void {
+  writeU32BE(out, at, Number(u >> 32n));
+  writeU32BE(out, at + 4, Number(u & 0xffff_ffffn));
+}
+
+function writeU64LE(out: Uint8Array, at: number, u: bigint): void {
+  writeU32LE(out, at, Number(u & 0xffff_ffffn));
+  writeU32LE(out, at + 4, Number(u >> 32n));
+}
+
+/** Appends the 8 bytes of `u` (already validated and transformed) to `w`. */
+function put64(w: ByteWriter, u: bigint, le = false): void {
+  const at = w.advance(U64_SIZE); // before reading w.raw: advancing may reallocate
+  if (le) writeU64LE(w.raw, at, u);
+  else writeU64BE(w.raw, at, u);
+}
+
+/** The 8 bytes of `u` in a new array. */
+function bytes64(u: bigint, le = false): Uint8Array {
+  const out = new Uint8Array(U64_SIZE);
+  if (le) writeU64LE(out, 0, u);
+  else writeU64BE(out, 0, u);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,13 +102,13 @@ function fixed(size: number, write: (w: ByteWriter) => void): Uint8Array {
  */
 export function encodeU64To(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, v);
+  put64(w, v);
 }
 
 /** `v` as 8 big-endian bytes in a new array; see {@link encodeU64To}. */
 export function encodeU64(v: bigint): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeU64To(w, v));
+  checkU64(v);
+  return bytes64(v);
 }
 
 /**
@@ -95,13 +130,13 @@ export function decodeU64(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeU64DescTo(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, v ^ MAX_U64);
+  put64(w, v ^ MAX_U64);
 }
 
 /** `!v` as 8 big-endian bytes in a new array; see {@link encodeU64DescTo}. */
 export function encodeU64Desc(v: bigint): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeU64DescTo(w, v));
+  checkU64(v);
+  return bytes64(v ^ MAX_U64);
 }
 
 /**
@@ -122,13 +157,13 @@ export function decodeU64Desc(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeU64LeTo(w: ByteWriter, v: bigint): void {
   checkU64(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, v, true);
+  put64(w, v, true);
 }
 
 /** `v` as 8 little-endian bytes in a new array; see {@link encodeU64LeTo}. */
 export function encodeU64Le(v: bigint): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeU64LeTo(w, v));
+  checkU64(v);
+  return bytes64(v, true);
 }
 
 /**
@@ -153,13 +188,13 @@ export function decodeU64Le(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeI64To(w: ByteWriter, v: bigint): void {
   checkI64(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, BigInt.asUintN(64, v) ^ U64_SIGN);
+  put64(w, BigInt.asUintN(64, v) ^ U64_SIGN);
 }
 
 /** Comparable i64 in a new array; see {@link encodeI64To}. */
 export function encodeI64(v: bigint): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeI64To(w, v));
+  checkI64(v);
+  return bytes64(BigInt.asUintN(64, v) ^ U64_SIGN);
 }
 
 /**
@@ -181,13 +216,13 @@ export function decodeI64(buf: Uint8Array, offset = 0): bigint {
  */
 export function encodeI64DescTo(w: ByteWriter, v: bigint): void {
   checkI64(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, BigInt.asUintN(64, v) ^ U64_SIGN ^ MAX_U64);
+  put64(w, BigInt.asUintN(64, v) ^ U64_SIGN ^ MAX_U64);
 }
 
 /** Descending comparable i64 in a new array; see {@link encodeI64DescTo}. */
 export function encodeI64Desc(v: bigint): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeI64DescTo(w, v));
+  checkI64(v);
+  return bytes64(BigInt.asUintN(64, v) ^ U64_SIGN ^ MAX_U64);
 }
 
 /**
@@ -212,12 +247,15 @@ export function decodeI64Desc(buf: Uint8Array, offset = 0): bigint {
 export function encodeU32To(w: ByteWriter, v: number): void {
   checkUint(v, 32);
   const at = w.advance(U32_SIZE);
-  w.dataView.setUint32(at, v);
+  writeU32BE(w.raw, at, v);
 }
 
 /** `v` as 4 big-endian bytes in a new array; see {@link encodeU32To}. */
 export function encodeU32(v: number): Uint8Array {
-  return fixed(U32_SIZE, (w) => encodeU32To(w, v));
+  checkUint(v, 32);
+  const out = new Uint8Array(U32_SIZE);
+  writeU32BE(out, 0, v);
+  return out;
 }
 
 /**
@@ -239,12 +277,15 @@ export function decodeU32(buf: Uint8Array, offset = 0): number {
 export function encodeU32LeTo(w: ByteWriter, v: number): void {
   checkUint(v, 32);
   const at = w.advance(U32_SIZE);
-  w.dataView.setUint32(at, v, true);
+  writeU32LE(w.raw, at, v);
 }
 
 /** `v` as 4 little-endian bytes in a new array; see {@link encodeU32LeTo}. */
 export function encodeU32Le(v: number): Uint8Array {
-  return fixed(U32_SIZE, (w) => encodeU32LeTo(w, v));
+  checkUint(v, 32);
+  const out = new Uint8Array(U32_SIZE);
+  writeU32LE(out, 0, v);
+  return out;
 }
 
 /**
@@ -266,12 +307,14 @@ export function decodeU32Le(buf: Uint8Array, offset = 0): number {
 export function encodeU16To(w: ByteWriter, v: number): void {
   checkUint(v, 16);
   const at = w.advance(U16_SIZE);
-  w.dataView.setUint16(at, v);
+  w.raw[at] = v >>> 8;
+  w.raw[at + 1] = v;
 }
 
 /** `v` as 2 big-endian bytes in a new array; see {@link encodeU16To}. */
 export function encodeU16(v: number): Uint8Array {
-  return fixed(U16_SIZE, (w) => encodeU16To(w, v));
+  checkUint(v, 16);
+  return Uint8Array.of(v >>> 8, v & 0xff);
 }
 
 /**
@@ -316,14 +359,12 @@ function cmpToF64(u: bigint): number {
  * @throws RangeError for NaN, which has no place in the order
  */
 export function encodeF64To(w: ByteWriter, v: number): void {
-  const u = f64ToCmp(v);
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, u);
+  put64(w, f64ToCmp(v));
 }
 
 /** Comparable f64 in a new array; see {@link encodeF64To}. */
 export function encodeF64(v: number): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeF64To(w, v));
+  return bytes64(f64ToCmp(v));
 }
 
 /**
@@ -344,14 +385,12 @@ export function decodeF64(buf: Uint8Array, offset = 0): number {
  * @throws RangeError for NaN
  */
 export function encodeF64DescTo(w: ByteWriter, v: number): void {
-  const u = f64ToCmp(v) ^ MAX_U64;
-  const at = w.advance(U64_SIZE);
-  w.dataView.setBigUint64(at, u);
+  put64(w, f64ToCmp(v) ^ MAX_U64);
 }
 
 /** Descending comparable f64 in a new array; see {@link encodeF64DescTo}. */
 export function encodeF64Desc(v: number): Uint8Array {
-  return fixed(U64_SIZE, (w) => encodeF64DescTo(w, v));
+  return bytes64(f64ToCmp(v) ^ MAX_U64);
 }
 
 /**
