@@ -548,7 +548,6 @@ export interface PrewriteRequest {
   maxCommitTs: bigint;
   assertionLevel: AssertionLevel;
   forUpdateTsConstraints: PrewriteRequest_ForUpdateTSConstraint[];
-  txnFileChunks: bigint[];
 }
 
 export enum PrewriteRequest_PessimisticAction {
@@ -2280,7 +2279,6 @@ function createBasePrewriteRequest(): PrewriteRequest {
     maxCommitTs: 0n,
     assertionLevel: 0,
     forUpdateTsConstraints: [],
-    txnFileChunks: [],
   };
 }
 
@@ -2355,16 +2353,6 @@ export const PrewriteRequest: MessageFns<PrewriteRequest> = {
     }
     for (const v of message.forUpdateTsConstraints) {
       PrewriteRequest_ForUpdateTSConstraint.encode(v!, writer.uint32(130).fork()).join();
-    }
-    if (message.txnFileChunks.length !== 0) {
-      writer.uint32(802).fork();
-      for (const v of message.txnFileChunks) {
-        if (BigInt.asUintN(64, v) !== v) {
-          throw new globalThis.Error("a value provided in array field txnFileChunks of type uint64 is too large");
-        }
-        writer.uint64(v);
-      }
-      writer.join();
     }
     return writer;
   },
@@ -2520,24 +2508,6 @@ export const PrewriteRequest: MessageFns<PrewriteRequest> = {
             message.forUpdateTsConstraints.push(PrewriteRequest_ForUpdateTSConstraint.decode(reader, reader.uint32()));
             continue;
           }
-          case 100: {
-            if (tag === 800) {
-              message.txnFileChunks.push(reader.uint64() as bigint);
-
-              continue;
-            }
-
-            if (tag === 802) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.txnFileChunks.push(reader.uint64() as bigint);
-              }
-
-              continue;
-            }
-
-            break;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2616,11 +2586,6 @@ export const PrewriteRequest: MessageFns<PrewriteRequest> = {
         : globalThis.Array.isArray(object?.for_update_ts_constraints)
         ? object.for_update_ts_constraints.map((e: any) => PrewriteRequest_ForUpdateTSConstraint.fromJSON(e))
         : [],
-      txnFileChunks: globalThis.Array.isArray(object?.txnFileChunks)
-        ? object.txnFileChunks.map((e: any) => BigInt(e))
-        : globalThis.Array.isArray(object?.txn_file_chunks)
-        ? object.txn_file_chunks.map((e: any) => BigInt(e))
-        : [],
     };
   },
 
@@ -2676,9 +2641,6 @@ export const PrewriteRequest: MessageFns<PrewriteRequest> = {
         PrewriteRequest_ForUpdateTSConstraint.toJSON(e)
       );
     }
-    if (message.txnFileChunks?.length) {
-      obj.txnFileChunks = message.txnFileChunks.map((e) => e.toString());
-    }
     return obj;
   },
 
@@ -2714,7 +2676,6 @@ export const PrewriteRequest: MessageFns<PrewriteRequest> = {
     message.assertionLevel = object.assertionLevel ?? 0;
     message.forUpdateTsConstraints =
       object.forUpdateTsConstraints?.map((e) => PrewriteRequest_ForUpdateTSConstraint.fromPartial(e)) || [];
-    message.txnFileChunks = object.txnFileChunks?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
