@@ -145,7 +145,12 @@ export class Raft {
     const restored = restoreConfState(new ProgressTracker(config.maxInflightMsgs), this.raftLog.lastIndex(), rs.confState);
     this.#applyChangeResult(restored);
     if (!isEmptyHardState(rs.hardState)) this.loadState(rs.hardState);
-    if (config.appliedIndex > 0n) this.commitApply(config.appliedIndex);
+    if (config.appliedIndex > 0n) {
+      // Only committed entries are ever applied: an applied index above the durable commit
+      // index (the commit of the hard state is written lazily) is itself a commit proof.
+      if (config.appliedIndex > this.raftLog.committed) this.raftLog.commitTo(config.appliedIndex);
+      this.commitApply(config.appliedIndex);
+    }
     this.becomeFollower(this.term, 0n);
   }
 
@@ -161,11 +166,10 @@ export class Raft {
 
   /** Restores term, vote and commit from storage. */
   loadState(hs: HardState): void {
-    invariant(
-      hs.commit >= this.raftLog.committed && hs.commit <= this.raftLog.lastIndex(),
-      () => `hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`,
-    );
-    this.raftLog.committed = hs.commit;
+    invariant(hs.commit <= this.raftLog.lastIndex(), () => `hard state commit ${hs.commit} is beyond the last index ${this.raftLog.lastIndex()}`);
+    // The commit index of the hard state is written lazily: a snapshot (or compaction) at a
+    // higher index already proves that index committed.
+    if (hs.commit > this.raftLog.committed) this.raftLog.committed = hs.commit;
     this.term = hs.term;
     this.vote = hs.vote;
   }
@@ -1022,7 +1026,9 @@ export class Raft {
     if (this.leaderId === 0n) throw new RequestSnapshotDroppedError(`node ${this.id} has no leader`);
     if (this.raftLog.unstable.snapshot !== undefined) throw new RequestSnapshotDroppedError('a snapshot is being installed');
     if (this.pendingRequestSnapshot !== 0n) throw new RequestSnapshotDroppedError('a snapshot request is pending');
-    this.pendingRequestSnapshot = this.raftLog.committed;
+    // The snapshot must cover our whole log: installing it truncates the log, and entries we
+    // acknowledged must never disappear.
+    this.pendingRequestSnapshot = this.raftLog.lastIndex();
     this.#sendRequestSnapshot();
   }
 
