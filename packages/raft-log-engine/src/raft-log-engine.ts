@@ -181,10 +181,15 @@ export class RaftLogEngine implements RaftEngine {
     }
     const dir = cfg.dir.replace(/\/+$/, '') || '/';
     cfg.dir = dir;
-    if (!(await fs.exists(dir))) {
-      // A new directory is durable only once its parent is synced.
+    // A new directory is durable only once its parent is synced: sync every created level.
+    const missing: string[] = [];
+    for (let d = dir; !(await fs.exists(d)); d = parentDir(d)) {
+      missing.push(d);
+      if (parentDir(d) === d) break;
+    }
+    if (missing.length > 0) {
       await fs.mkdir(dir);
-      await fs.syncDir(parentDir(dir));
+      for (const d of missing.reverse()) await fs.syncDir(parentDir(d));
     }
 
     const seqs = (await fs.readdir(dir))
