@@ -34,3 +34,29 @@ export {
   type MetricKind,
 } from './metrics';
 export type { Counter, Gauge, Histogram } from 'prom-client';
+export { parseDuration, formatDuration, parseSize, formatSize } from './readable';
+export {
+  cfg,
+  defineConfig,
+  loadConfig,
+  loadConfigFile,
+  configDefaults,
+  describeConfig,
+  toKebabCase,
+  type ConfigSchema,
+  type ConfigSection,
+  type ConfigFields,
+  type ConfigField,
+  type ConfigOf,
+  type ConfigValue,
+  type LoadConfigOptions,
+  type StringField,
+  type IntField,
+  type FloatField,
+  type BoolField,
+  type DurationField,
+  type SizeField,
+  type EnumField,
+  type BigintField,
+  type StringArrayField,
+} from './config';
