@@ -1,5 +1,5 @@
 import { eraftpb } from './index';
-import { ABOVE_2_53, U64_MAX, fromHex, toHex } from './test-util';
+import { ABOVE_2_53, U64_MAX, fromHex, toHex } from './testdata/wire';
 
 describe('eraftpb', () => {
   it('encodes Entry byte-exactly (field numbers and wire types)', () => {

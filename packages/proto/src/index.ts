@@ -10,5 +10,6 @@ export * as pdpb from './generated/pdpb';
 export * as keyspacepb from './generated/keyspacepb';
 export * as debugpb from './generated/debugpb';
 export * as disk_usage from './generated/disk_usage';
+export * as deadlock from './generated/deadlock';
 export * as health from './generated/health';
 export * as etcdserverpb from './generated/etcdserverpb';

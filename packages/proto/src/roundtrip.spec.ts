@@ -15,7 +15,7 @@ import {
   raft_serverpb,
   tikvpb,
 } from './index';
-import { ABOVE_2_53, U64_MAX } from './test-util';
+import { ABOVE_2_53, U64_MAX } from './testdata/wire';
 
 interface Codec<T> {
   encode(message: T): BinaryWriter;
@@ -120,6 +120,19 @@ describe('round trips', () => {
         },
         action: kvrpcpb.Action.TTLExpireRollback,
         commitVersion: U64_MAX,
+      }),
+    );
+
+    roundTrip(
+      kvrpcpb.KeyError,
+      kvrpcpb.KeyError.create({
+        deadlock: {
+          lockTs: ABOVE_2_53,
+          lockKey: bytes(1),
+          deadlockKeyHash: U64_MAX,
+          waitChain: [{ txn: 1n, waitForTxn: 2n, keyHash: 3n, key: bytes(4), waitTime: 5n }],
+          deadlockKey: bytes(6),
+        },
       }),
     );
 

@@ -2,7 +2,7 @@
 // type; 0 = varint, 2 = length-delimited). They pin field numbers and wire types to kvproto's:
 // a renumbered or retyped field changes the bytes.
 import { errorpb, kvrpcpb, pdpb, raft_cmdpb, raft_serverpb, tikvpb } from './index';
-import { ABOVE_2_53, fromHex, toHex } from './test-util';
+import { ABOVE_2_53, fromHex, toHex } from './testdata/wire';
 
 /** 2^53 + 1 as a varint. */
 const V_ABOVE_2_53 = '8180808080808010';

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { WaitForEntry } from "./deadlock";
 import { Error } from "./errorpb";
 import { Peer, Region, RegionEpoch } from "./metapb";
 
@@ -1246,6 +1247,7 @@ export interface Deadlock {
   lockTs: bigint;
   lockKey: Uint8Array;
   deadlockKeyHash: bigint;
+  waitChain: WaitForEntry[];
   deadlockKey: Uint8Array;
 }
 
@@ -1489,6 +1491,7 @@ export interface GetLockWaitInfoRequest {
 export interface GetLockWaitInfoResponse {
   regionError: Error | undefined;
   error: string;
+  entries: WaitForEntry[];
 }
 
 export interface GetLockWaitHistoryRequest {
@@ -1498,6 +1501,7 @@ export interface GetLockWaitHistoryRequest {
 export interface GetLockWaitHistoryResponse {
   regionError: Error | undefined;
   error: string;
+  entries: WaitForEntry[];
 }
 
 export interface RawCoprocessorRequest {
@@ -13351,7 +13355,7 @@ export const AlreadyExist: MessageFns<AlreadyExist> = {
 };
 
 function createBaseDeadlock(): Deadlock {
-  return { lockTs: 0n, lockKey: new Uint8Array(0), deadlockKeyHash: 0n, deadlockKey: new Uint8Array(0) };
+  return { lockTs: 0n, lockKey: new Uint8Array(0), deadlockKeyHash: 0n, waitChain: [], deadlockKey: new Uint8Array(0) };
 }
 
 export const Deadlock: MessageFns<Deadlock> = {
@@ -13370,6 +13374,9 @@ export const Deadlock: MessageFns<Deadlock> = {
         throw new globalThis.Error("value provided for field message.deadlockKeyHash of type uint64 too large");
       }
       writer.uint32(24).uint64(message.deadlockKeyHash);
+    }
+    for (const v of message.waitChain) {
+      WaitForEntry.encode(v!, writer.uint32(34).fork()).join();
     }
     if (message.deadlockKey.length !== 0) {
       writer.uint32(42).bytes(message.deadlockKey);
@@ -13414,6 +13421,14 @@ export const Deadlock: MessageFns<Deadlock> = {
             message.deadlockKeyHash = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.waitChain.push(WaitForEntry.decode(reader, reader.uint32()));
+            continue;
+          }
           case 5: {
             if (tag !== 42) {
               break;
@@ -13447,6 +13462,11 @@ export const Deadlock: MessageFns<Deadlock> = {
         : isSet(object.deadlock_key_hash)
         ? BigInt(object.deadlock_key_hash)
         : 0n,
+      waitChain: globalThis.Array.isArray(object?.waitChain)
+        ? object.waitChain.map((e: any) => WaitForEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.wait_chain)
+        ? object.wait_chain.map((e: any) => WaitForEntry.fromJSON(e))
+        : [],
       deadlockKey: isSet(object.deadlockKey)
         ? bytesFromBase64(object.deadlockKey)
         : isSet(object.deadlock_key)
@@ -13466,6 +13486,9 @@ export const Deadlock: MessageFns<Deadlock> = {
     if (message.deadlockKeyHash !== 0n) {
       obj.deadlockKeyHash = message.deadlockKeyHash.toString();
     }
+    if (message.waitChain?.length) {
+      obj.waitChain = message.waitChain.map((e) => WaitForEntry.toJSON(e));
+    }
     if (message.deadlockKey.length !== 0) {
       obj.deadlockKey = base64FromBytes(message.deadlockKey);
     }
@@ -13482,6 +13505,7 @@ export const Deadlock: MessageFns<Deadlock> = {
     message.deadlockKeyHash = (object.deadlockKeyHash !== undefined && object.deadlockKeyHash !== null)
       ? BigInt(object.deadlockKeyHash)
       : 0n;
+    message.waitChain = object.waitChain?.map((e) => WaitForEntry.fromPartial(e)) || [];
     message.deadlockKey = object.deadlockKey ?? new Uint8Array(0);
     return message;
   },
@@ -18217,7 +18241,7 @@ export const GetLockWaitInfoRequest: MessageFns<GetLockWaitInfoRequest> = {
 };
 
 function createBaseGetLockWaitInfoResponse(): GetLockWaitInfoResponse {
-  return { regionError: undefined, error: "" };
+  return { regionError: undefined, error: "", entries: [] };
 }
 
 export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
@@ -18227,6 +18251,9 @@ export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
     }
     if (message.error !== "") {
       writer.uint32(18).string(message.error);
+    }
+    for (const v of message.entries) {
+      WaitForEntry.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -18260,6 +18287,14 @@ export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
             message.error = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.entries.push(WaitForEntry.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -18280,6 +18315,9 @@ export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
         ? Error.fromJSON(object.region_error)
         : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => WaitForEntry.fromJSON(e))
+        : [],
     };
   },
 
@@ -18290,6 +18328,9 @@ export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
     }
     if (message.error !== "") {
       obj.error = message.error;
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => WaitForEntry.toJSON(e));
     }
     return obj;
   },
@@ -18303,6 +18344,7 @@ export const GetLockWaitInfoResponse: MessageFns<GetLockWaitInfoResponse> = {
       ? Error.fromPartial(object.regionError)
       : undefined;
     message.error = object.error ?? "";
+    message.entries = object.entries?.map((e) => WaitForEntry.fromPartial(e)) || [];
     return message;
   },
 };
@@ -18377,7 +18419,7 @@ export const GetLockWaitHistoryRequest: MessageFns<GetLockWaitHistoryRequest> = 
 };
 
 function createBaseGetLockWaitHistoryResponse(): GetLockWaitHistoryResponse {
-  return { regionError: undefined, error: "" };
+  return { regionError: undefined, error: "", entries: [] };
 }
 
 export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> = {
@@ -18387,6 +18429,9 @@ export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> 
     }
     if (message.error !== "") {
       writer.uint32(18).string(message.error);
+    }
+    for (const v of message.entries) {
+      WaitForEntry.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -18420,6 +18465,14 @@ export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> 
             message.error = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.entries.push(WaitForEntry.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -18440,6 +18493,9 @@ export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> 
         ? Error.fromJSON(object.region_error)
         : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => WaitForEntry.fromJSON(e))
+        : [],
     };
   },
 
@@ -18450,6 +18506,9 @@ export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> 
     }
     if (message.error !== "") {
       obj.error = message.error;
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => WaitForEntry.toJSON(e));
     }
     return obj;
   },
@@ -18463,6 +18522,7 @@ export const GetLockWaitHistoryResponse: MessageFns<GetLockWaitHistoryResponse> 
       ? Error.fromPartial(object.regionError)
       : undefined;
     message.error = object.error ?? "";
+    message.entries = object.entries?.map((e) => WaitForEntry.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Test helpers for the proto specs (not part of the public API; not exported from index.ts).
+ * Hex and bigint helpers for the proto specs (excluded from the library build).
  * @internal
  */
 export function toHex(bytes: Uint8Array): string {
