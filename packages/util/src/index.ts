@@ -60,3 +60,6 @@ export {
   type BigintField,
   type StringArrayField,
 } from './config';
+export { Failpoints, FailpointPanic, parseFailpointActions, type FailpointTask, type FailpointsOptions } from './failpoints';
+export { Buggify, type BuggifyOptions } from './buggify';
+export type { Runtime } from './runtime';
