@@ -234,11 +234,13 @@ export class PdServer implements PdCore, PdHttpCore {
       if (this.#closed || this.#http === undefined) {
         socket.destroy();
       } else if (looksLikeHttp2(chunk)) {
+        // Node's HTTP/2 session reads what is buffered in the socket (the unshifted preface)
+        // itself on its next tick; resuming here would hand those bytes to no one.
         this.#injector.injectConnection(socket);
       } else {
         this.#http.server.emit('connection', socket);
+        socket.resume();
       }
-      socket.resume();
     });
   }
 
