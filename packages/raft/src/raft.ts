@@ -873,6 +873,9 @@ export class Raft {
         return;
       case MT.MsgReadIndex:
         if (this.leaderId === 0n) throw new ProposalDroppedError(`node ${this.id} has no leader for a read index`);
+        // Forward only our own requests: re-forwarding another node's request would make the
+        // answer come back to us instead of the requester (it retries after a timeout).
+        if (m.from !== this.id && m.from !== 0n) return;
         m.to = this.leaderId;
         this.#send(m);
         return;

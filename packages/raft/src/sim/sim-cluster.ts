@@ -171,7 +171,10 @@ export class SimCluster {
 
   #makeSnapshot(node: SimNode): void {
     const { index } = snapshotIndexTerm(node.storage.currentSnapshot());
-    if (node.applied > index) node.storage.createSnapshot(node.applied, node.confState, enc.encode(`state@${node.applied}`));
+    if (node.applied > index) {
+      node.storage.createSnapshot(node.applied, node.confState, enc.encode(`state@${node.applied}`));
+      this.#log(`node ${node.id} snapshot at ${node.applied} voters=${node.confState.voters.join(',')} out=${node.confState.votersOutgoing.join(',')}`);
+    }
   }
 
   /** Runs the random schedule, then a fault-free phase that must make progress. */
@@ -302,6 +305,7 @@ export class SimCluster {
       n.applied = index;
       n.confState = rd.snapshot.metadata?.confState ?? newConfState();
       if (n.checkedCommit < index) n.checkedCommit = index;
+      this.#log(`node ${n.id} installs snapshot ${index} voters=${n.confState.voters.join(',')} out=${n.confState.votersOutgoing.join(',')}`);
     }
     n.storage.append(rd.entries);
     if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
@@ -318,7 +322,6 @@ export class SimCluster {
     for (const e of ents) {
       if (e.index !== n.applied + 1n) this.#fail(`node ${n.id} applies ${e.index} after ${n.applied}`);
       this.#checkCommittedEntry(e.index, entryKey(e), `node ${n.id} applying`);
-      n.applied = e.index;
       if (isConfChangeEntry(e) && n.raw !== undefined) {
         const cc = decodeConfChangeEntry(e);
         try {
@@ -329,6 +332,9 @@ export class SimCluster {
         }
         this.#log(`node ${n.id} applied conf change ${e.index}: voters=${n.confState.voters.join(',')} out=${n.confState.votersOutgoing.join(',')} learners=${n.confState.learners.join(',')}`);
       }
+      // Only now is the entry applied: a snapshot taken meanwhile (applyConfChange may make
+      // the leader send one) must not claim this index with the old membership.
+      n.applied = e.index;
     }
   }
 
