@@ -1,0 +1,29 @@
+import { MemoryEngine } from '@tikv-ts/engine-memory';
+import { LocalEngine } from './local-engine';
+import { runEngineSuite } from './testing';
+
+describe('LocalEngine on engine-memory', () => {
+  runEngineSuite(
+    {
+      factory: () => {
+        const kv = MemoryEngine.open();
+        return Promise.resolve({ engine: new LocalEngine(kv), cleanup: () => kv.close() });
+      },
+    },
+    it,
+  );
+
+  it('stores user keys under the z data prefix and group-commits concurrent writes', async () => {
+    const kv = MemoryEngine.open();
+    const engine = new LocalEngine(kv);
+    const writes = [];
+    for (let i = 0; i < 50; i++) {
+      writes.push(engine.write({}, [{ type: 'put', cf: 'default', key: Uint8Array.of(i), value: Uint8Array.of(i) }]));
+    }
+    await Promise.all(writes);
+    expect(engine.batchesWritten).toBeLessThan(50);
+    expect(await kv.get('default', Uint8Array.of(0x7a, 7))).toEqual(Uint8Array.of(7));
+    expect(await kv.get('default', Uint8Array.of(7))).toBeUndefined();
+    await kv.close();
+  });
+});

@@ -1,0 +1,622 @@
+// Percolator actions on one key (TiKV src/storage/txn/actions): pure decisions over an
+// MvccReader, producing modifies in an MvccTxn. Commands (storage.ts) run them under latches.
+import { Key, bytesEqual, physicalOf } from '@tikv-ts/codec';
+import type { ConcurrencyManager } from '@tikv-ts/concurrency-manager';
+import { kvrpcpb } from '@tikv-ts/proto';
+import {
+  AlreadyExistError,
+  AssertionFailedError,
+  CommitTsExpiredError,
+  CommitTsTooLargeError,
+  KeyIsLockedError,
+  PessimisticLockNotFoundError,
+  PessimisticLockRolledBackError,
+  TxnLockNotFoundError,
+  TxnNotFoundError,
+  WriteConflictError,
+} from '../errors';
+import type { MvccReader } from '../mvcc/reader';
+import type { MvccTxn } from '../mvcc/txn';
+import { Lock, type LockType, type Mutation, TS_MAX, Write, type WriteType, isShortValue } from '../txn-types';
+
+/** A transaction was committed already (returned by cleanup/rollback of a committed key). */
+export class CommittedError extends Error {
+  constructor(
+    readonly startTs: bigint,
+    readonly commitTs: bigint,
+    readonly key: Uint8Array,
+  ) {
+    super(`Transaction ${startTs} is already committed at ${commitTs}`);
+    this.name = 'CommittedError';
+  }
+}
+
+/** How a prewrite commits: two-phase, async commit, or one-phase. */
+export type CommitKind =
+  | { readonly kind: 'twoPc' }
+  | { readonly kind: 'async'; readonly maxCommitTs: bigint }
+  | { readonly kind: 'onePc'; readonly maxCommitTs: bigint };
+
+/** Properties shared by every mutation of one prewrite (TiKV `TransactionProperties`). */
+export interface TxnProps {
+  readonly startTs: bigint;
+  /** 0 for optimistic transactions. */
+  readonly forUpdateTs: bigint;
+  readonly isPessimistic: boolean;
+  readonly skipConstraintCheck: boolean;
+  readonly commitKind: CommitKind;
+  readonly primary: Uint8Array;
+  readonly txnSize: bigint;
+  readonly lockTtl: bigint;
+  readonly minCommitTs: bigint;
+  readonly assertionLevel: kvrpcpb.AssertionLevel;
+}
+
+/** What a pessimistic transaction expects of a key at prewrite. */
+export type PessimisticAction = 'skip' | 'check';
+
+function lockTypeOf(m: Mutation): LockType | undefined {
+  switch (m.type) {
+    case 'put':
+    case 'insert':
+      return 'put';
+    case 'delete':
+      return 'delete';
+    case 'lock':
+      return 'lock';
+    case 'checkNotExists':
+      return undefined;
+    default: {
+      const never: never = m;
+      throw new TypeError(`Unknown mutation ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function writeConflict(
+  startTs: bigint,
+  write: Write,
+  commitTs: bigint,
+  key: Key,
+  primary: Uint8Array,
+  reason: kvrpcpb.WriteConflict_Reason,
+): WriteConflictError {
+  return new WriteConflictError(startTs, write.startTs, commitTs, key.toRaw(), primary, reason);
+}
+
+/** Whether the newest Put of `key` (visible at `ts`) exists. */
+async function latestPut(reader: MvccReader, key: Key, ts: bigint): Promise<{ commitTs: bigint; write: Write } | undefined> {
+  const found = await reader.getWrite(key, ts);
+  return found !== undefined && found.write.writeType === 'put' ? found : undefined;
+}
+
+/**
+ * Prewrites one mutation (TiKV `prewrite`). Returns the key's min commit ts (0 for 2PC without a
+ * pushed ts), or `'skip'` when the key needs nothing (CheckNotExists, a duplicate prewrite...).
+ *
+ * @throws KeyIsLockedError, WriteConflictError, AlreadyExistError, PessimisticLockNotFoundError,
+ *   CommitTsTooLargeError, AssertionFailedError
+ */
+export async function prewriteKey(
+  txn: MvccTxn,
+  reader: MvccReader,
+  cm: ConcurrencyManager<Lock>,
+  props: TxnProps,
+  mutation: Mutation,
+  secondaries: readonly Uint8Array[] | undefined,
+  pessimisticAction: PessimisticAction,
+): Promise<bigint | 'skip'> {
+  const key = Key.fromRaw(mutation.key);
+  const rawKey = mutation.key;
+  const isPrimary = bytesEqual(rawKey, props.primary);
+  let lockedPessimistically = false;
+  let oldLock: Lock | undefined;
+
+  const lock = await reader.loadLock(key);
+  if (lock !== undefined) {
+    if (lock.ts !== props.startTs) {
+      if (pessimisticAction === 'check') {
+        throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the key is locked by another transaction');
+      }
+      throw new KeyIsLockedError(lock.toLockInfo(rawKey));
+    }
+    if (lock.lockType === 'pessimistic') {
+      if (!props.isPessimistic) {
+        throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'optimistic prewrite met a pessimistic lock');
+      }
+      if (lock.forUpdateTs > props.forUpdateTs) {
+        throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the pessimistic lock is newer than the prewrite');
+      }
+      lockedPessimistically = true;
+      oldLock = lock;
+    } else {
+      // Already prewritten by this transaction: an idempotent retry.
+      return lock.minCommitTs === 0n ? 'skip' : lock.minCommitTs;
+    }
+  } else if (pessimisticAction === 'check') {
+    const rec = await reader.getTxnCommitRecord(key, props.startTs);
+    if (rec.kind === 'committed') return 'skip';
+    throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the pessimistic lock is missing');
+  }
+
+  if (!lockedPessimistically) {
+    // Conflict and constraint checks (TiKV `check_for_newer_version`).
+    const newest = await reader.seekWrite(key, TS_MAX);
+    if (newest !== undefined) {
+      if (newest.commitTs > props.startTs) {
+        throw writeConflict(props.startTs, newest.write, newest.commitTs, key, props.primary, kvrpcpb.WriteConflict_Reason.Optimistic);
+      }
+      if (
+        newest.commitTs === props.startTs &&
+        (newest.write.writeType === 'rollback' || newest.write.hasOverlappedRollback)
+      ) {
+        throw writeConflict(props.startTs, newest.write, newest.commitTs, key, props.primary, kvrpcpb.WriteConflict_Reason.SelfRolledBack);
+      }
+      // Our own rollback may hide behind another transaction's commit at the same ts.
+      if (newest.commitTs === props.startTs && newest.write.startTs !== props.startTs) {
+        const rec = await reader.getTxnCommitRecord(key, props.startTs);
+        if (rec.kind === 'rolledBack' || rec.kind === 'overlappedRollback') {
+          throw writeConflict(props.startTs, newest.write, newest.commitTs, key, props.primary, kvrpcpb.WriteConflict_Reason.SelfRolledBack);
+        }
+      }
+    }
+    const shouldNotExist = mutation.type === 'insert' || mutation.type === 'checkNotExists';
+    if (shouldNotExist && !props.skipConstraintCheck) {
+      const put = await latestPut(reader, key, TS_MAX);
+      if (put !== undefined) throw new AlreadyExistError(rawKey, put.write.startTs);
+    }
+  }
+  await checkAssertion(reader, key, props, mutation);
+
+  const lockType = lockTypeOf(mutation);
+  if (lockType === undefined) {
+    // CheckNotExists writes nothing; a pessimistic lock on it is released at commit as a Lock.
+    return 'skip';
+  }
+
+  const newLock = new Lock({
+    lockType,
+    primary: props.primary,
+    ts: props.startTs,
+    ttl: props.lockTtl,
+    forUpdateTs: props.isPessimistic ? props.forUpdateTs : 0n,
+    txnSize: props.txnSize,
+    minCommitTs: props.minCommitTs,
+  });
+  if (oldLock !== undefined) {
+    newLock.rollbackTs = [...oldLock.rollbackTs];
+    if (oldLock.ttl > newLock.ttl) newLock.ttl = oldLock.ttl;
+  }
+  if (mutation.type === 'put' || mutation.type === 'insert') {
+    if (isShortValue(mutation.value)) newLock.shortValue = mutation.value;
+    else txn.putValue(key, props.startTs, mutation.value);
+  }
+
+  let finalMinCommitTs = 0n;
+  if (props.commitKind.kind !== 'twoPc') {
+    if (props.commitKind.kind === 'async') {
+      newLock.useAsyncCommit = true;
+      if (isPrimary) newLock.secondaries = [...(secondaries ?? [])];
+    } else {
+      newLock.useOnePc = true;
+    }
+    // TiKV `async_commit_timestamps`: guard the key, then read max_ts, so a reader either sees
+    // the memory lock or bumped max_ts before we read it.
+    const guard = cm.lockKey(key.asEncoded());
+    const maxTs = cm.maxTs();
+    let minCommitTs = maxTs + 1n;
+    if (props.startTs + 1n > minCommitTs) minCommitTs = props.startTs + 1n;
+    if (props.forUpdateTs + 1n > minCommitTs) minCommitTs = props.forUpdateTs + 1n;
+    if (newLock.minCommitTs > minCommitTs) minCommitTs = newLock.minCommitTs;
+    const maxCommitTs = props.commitKind.maxCommitTs;
+    if (maxCommitTs !== 0n && minCommitTs > maxCommitTs) {
+      guard.release();
+      throw new CommitTsTooLargeError(props.startTs, minCommitTs, maxCommitTs);
+    }
+    newLock.minCommitTs = minCommitTs;
+    guard.setLock(newLock);
+    txn.guards.push(guard);
+    finalMinCommitTs = minCommitTs;
+  }
+  if (props.commitKind.kind !== 'onePc') txn.putLock(key, newLock);
+  else if (oldLock !== undefined) txn.unlockKey(key, oldLock);
+  return finalMinCommitTs;
+}
+
+async function checkAssertion(reader: MvccReader, key: Key, props: TxnProps, m: Mutation): Promise<void> {
+  const assertion = m.assertion ?? kvrpcpb.Assertion.None;
+  if (assertion === kvrpcpb.Assertion.None || props.assertionLevel === kvrpcpb.AssertionLevel.Off) return;
+  const put = await latestPut(reader, key, TS_MAX);
+  const exists = put !== undefined;
+  if ((assertion === kvrpcpb.Assertion.Exist && !exists) || (assertion === kvrpcpb.Assertion.NotExist && exists)) {
+    throw new AssertionFailedError(props.startTs, key.toRaw(), assertion, put?.write.startTs ?? 0n, put?.commitTs ?? 0n);
+  }
+}
+
+/**
+ * Turns the in-memory locks of a 1PC prewrite into commit records at `commitTs` (TiKV
+ * `handle_1pc_locks`). Pessimistic locks the prewrite replaced were removed by `prewriteKey`.
+ */
+export function commitOnePcLocks(txn: MvccTxn, commitTs: bigint): void {
+  for (const g of txn.guards) {
+    const lock = g.getLock();
+    if (lock === undefined) continue;
+    const key = Key.fromEncoded(g.key);
+    const write = new Write({ writeType: writeTypeOf(lock.lockType), startTs: lock.ts, shortValue: lock.shortValue });
+    txn.putWrite(key, commitTs, write);
+  }
+}
+
+function writeTypeOf(t: LockType): WriteType {
+  switch (t) {
+    case 'put':
+      return 'put';
+    case 'delete':
+      return 'delete';
+    case 'lock':
+    case 'pessimistic':
+      return 'lock';
+    default: {
+      const never: never = t;
+      throw new TypeError(`Unknown lock type ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Commits one key (TiKV `commit`). Idempotent: committing an already committed key succeeds.
+ *
+ * @throws CommitTsExpiredError when `commitTs` is below the lock's min commit ts
+ * @throws TxnLockNotFoundError when there is no lock and no commit record (rolled back)
+ */
+export async function commitKey(txn: MvccTxn, reader: MvccReader, key: Key, commitTs: bigint): Promise<void> {
+  const lock = await reader.loadLock(key);
+  if (lock !== undefined && lock.ts === txn.startTs) {
+    if (commitTs < lock.minCommitTs) {
+      throw new CommitTsExpiredError(txn.startTs, commitTs, key.toRaw(), lock.minCommitTs);
+    }
+    // A leftover pessimistic lock of a committed transaction is committed as a Lock record.
+    const write = new Write({
+      writeType: writeTypeOf(lock.lockType),
+      startTs: txn.startTs,
+      shortValue: lock.lockType === 'put' ? lock.shortValue : undefined,
+    });
+    if (lock.rollbackTs.includes(commitTs)) write.hasOverlappedRollback = true;
+    txn.putWrite(key, commitTs, write);
+    txn.unlockKey(key, lock);
+    return;
+  }
+  const rec = await reader.getTxnCommitRecord(key, txn.startTs);
+  if (rec.kind === 'committed') return;
+  throw new TxnLockNotFoundError(txn.startTs, commitTs, key.toRaw());
+}
+
+/**
+ * Writes the rollback record of the transaction on `key` (TiKV `make_rollback`): a rollback
+ * record at `key + start_ts`, or, when another transaction committed at exactly that ts, the
+ * overlapped-rollback flag on its record (only when the rollback must be protected).
+ */
+function writeRollback(
+  txn: MvccTxn,
+  key: Key,
+  isProtected: boolean,
+  overlapped: { commitTs: bigint; write: Write } | undefined,
+): void {
+  if (overlapped !== undefined) {
+    if (isProtected) {
+      const w = new Write({ ...overlapped.write, hasOverlappedRollback: true });
+      txn.putWrite(key, overlapped.commitTs, w);
+    }
+    return;
+  }
+  txn.putWrite(key, txn.startTs, Write.rollback(txn.startTs, isProtected));
+}
+
+/**
+ * Rolls back the transaction's lock on `key` (TiKV `rollback_lock`): drops its long value, writes
+ * a rollback record (protected for the primary of a pessimistic transaction, and whenever
+ * `forceProtect`), and removes the lock.
+ */
+export async function rollbackLock(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Key,
+  lock: Lock,
+  forceProtect = false,
+): Promise<void> {
+  const rec = await reader.getTxnCommitRecord(key, txn.startTs);
+  if (rec.kind !== 'none') {
+    if (rec.kind === 'committed') {
+      throw new Error(`Invariant violated: transaction ${txn.startTs} has a lock and a commit record`);
+    }
+    txn.unlockKey(key, lock);
+    return;
+  }
+  if (lock.lockType === 'put' && lock.shortValue === undefined) txn.deleteValue(key, lock.ts);
+  const isProtected = forceProtect || (lock.isPessimisticTxn() && key.isEncodedFrom(lock.primary));
+  writeRollback(txn, key, isProtected, rec.overlappedWrite);
+  txn.unlockKey(key, lock);
+}
+
+/** What to do when check-txn-status or cleanup finds no lock. */
+export type MissingLockAction = 'rollback' | 'protectedRollback' | 'returnError';
+
+/** The status of a transaction as seen on its primary key (TiKV `TxnStatus`). */
+export type TxnStatus =
+  | { readonly kind: 'rolledBack' }
+  | { readonly kind: 'ttlExpire' }
+  | { readonly kind: 'lockNotExist' }
+  | { readonly kind: 'committed'; readonly commitTs: bigint }
+  | { readonly kind: 'uncommitted'; readonly lock: Lock; readonly minCommitTsPushed: boolean }
+  | { readonly kind: 'pessimisticRollBack' }
+  | { readonly kind: 'lockNotExistDoNothing' };
+
+/** TiKV `check_txn_status_missing_lock`. */
+export async function checkTxnStatusMissingLock(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Key,
+  action: MissingLockAction,
+  resolvingPessimisticLock: boolean,
+): Promise<TxnStatus> {
+  const rec = await reader.getTxnCommitRecord(key, txn.startTs);
+  switch (rec.kind) {
+    case 'committed':
+      return { kind: 'committed', commitTs: rec.commitTs };
+    case 'rolledBack':
+      // TiKV upgrades an unprotected rollback to a protected one when asked to protect it.
+      if (action === 'protectedRollback' && !rec.write.isProtected()) {
+        txn.putWrite(key, txn.startTs, Write.rollback(txn.startTs, true));
+      }
+      return { kind: 'rolledBack' };
+    case 'overlappedRollback':
+      return { kind: 'rolledBack' };
+    case 'none': {
+      if (resolvingPessimisticLock) return { kind: 'lockNotExistDoNothing' };
+      if (action === 'returnError') throw new TxnNotFoundError(txn.startTs, key.toRaw());
+      writeRollback(txn, key, action === 'protectedRollback', rec.overlappedWrite);
+      return { kind: 'lockNotExist' };
+    }
+    default: {
+      const never: never = rec;
+      throw new TypeError(`Unknown commit record ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Whether a lock is expired at `currentTs` (TiKV compares physical ms: `ts.physical + ttl < current.physical`). */
+export function isLockExpired(lock: Lock, currentTs: bigint): boolean {
+  return physicalOf(lock.ts) + lock.ttl < physicalOf(currentTs);
+}
+
+/** TiKV `check_txn_status_lock_exists`. */
+export function checkTxnStatusLockExists(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Key,
+  lock: Lock,
+  currentTs: bigint,
+  callerStartTs: bigint,
+  forceSyncCommit: boolean,
+  resolvingPessimisticLock: boolean,
+): Promise<TxnStatus> | TxnStatus {
+  if (lock.useAsyncCommit && !forceSyncCommit) {
+    // The caller must check the secondaries; never roll back or push an async-commit lock here.
+    return { kind: 'uncommitted', lock, minCommitTsPushed: false };
+  }
+  if (isLockExpired(lock, currentTs)) {
+    if (resolvingPessimisticLock && lock.lockType === 'pessimistic') {
+      txn.unlockKey(key, lock);
+      return { kind: 'pessimisticRollBack' };
+    }
+    return rollbackLock(txn, reader, key, lock).then(() => ({ kind: 'ttlExpire' }) as const);
+  }
+  if (lock.minCommitTs !== 0n && callerStartTs !== TS_MAX && callerStartTs >= lock.minCommitTs) {
+    const pushed = lock.clone();
+    pushed.minCommitTs = callerStartTs + 1n;
+    if (pushed.minCommitTs < currentTs) pushed.minCommitTs = currentTs;
+    txn.putLock(key, pushed);
+    return { kind: 'uncommitted', lock: pushed, minCommitTsPushed: true };
+  }
+  const pushed = (callerStartTs !== 0n && lock.minCommitTs > callerStartTs) || callerStartTs === TS_MAX;
+  return { kind: 'uncommitted', lock, minCommitTsPushed: pushed };
+}
+
+/**
+ * Cleans up one key (TiKV `cleanup`): rolls back the transaction's lock when it expired at
+ * `currentTs` (always when `currentTs` is 0), or writes a rollback record when there is no lock.
+ *
+ * @throws KeyIsLockedError when the lock has not expired
+ * @throws CommittedError when the transaction committed on this key
+ */
+export async function cleanupKey(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Key,
+  currentTs: bigint,
+  protectRollback: boolean,
+): Promise<void> {
+  const lock = await reader.loadLock(key);
+  if (lock !== undefined && lock.ts === txn.startTs) {
+    if (currentTs !== 0n && !isLockExpired(lock, currentTs)) {
+      throw new KeyIsLockedError(lock.toLockInfo(key.toRaw()));
+    }
+    await rollbackLock(txn, reader, key, lock, protectRollback);
+    return;
+  }
+  const status = await checkTxnStatusMissingLock(
+    txn,
+    reader,
+    key,
+    protectRollback ? 'protectedRollback' : 'rollback',
+    false,
+  );
+  if (status.kind === 'committed') throw new CommittedError(txn.startTs, status.commitTs, key.toRaw());
+}
+
+/** Result of locking one key pessimistically. */
+export interface PessimisticLockKeyResult {
+  /** The latest committed value (when asked for values or existence). */
+  readonly value: Uint8Array | undefined;
+  /** Whether the key exists (when asked). */
+  readonly exists: boolean;
+  /** False when `lockOnlyIfExists` skipped a missing key. */
+  readonly locked: boolean;
+}
+
+/** Parameters of {@link acquirePessimisticLock}. */
+export interface PessimisticLockParams {
+  readonly primary: Uint8Array;
+  readonly startTs: bigint;
+  readonly forUpdateTs: bigint;
+  readonly lockTtl: bigint;
+  readonly shouldNotExist: boolean;
+  readonly needValue: boolean;
+  readonly needCheckExistence: boolean;
+  readonly lockOnlyIfExists: boolean;
+  readonly minCommitTs: bigint;
+}
+
+/**
+ * Acquires a pessimistic lock on one key (TiKV `acquire_pessimistic_lock`).
+ *
+ * @throws KeyIsLockedError (another transaction's lock: the caller may wait),
+ *   WriteConflictError (PessimisticRetry: a commit newer than for_update_ts),
+ *   PessimisticLockRolledBackError, AlreadyExistError
+ */
+export async function acquirePessimisticLock(
+  txn: MvccTxn,
+  reader: MvccReader,
+  rawKey: Uint8Array,
+  p: PessimisticLockParams,
+): Promise<PessimisticLockKeyResult> {
+  const key = Key.fromRaw(rawKey);
+  const wantValue = p.needValue || p.needCheckExistence || p.shouldNotExist || p.lockOnlyIfExists;
+  const readValue = async (): Promise<Uint8Array | undefined> => {
+    const put = await latestPut(reader, key, TS_MAX);
+    return put === undefined ? undefined : reader.loadData(key, put.write);
+  };
+  const lock = await reader.loadLock(key);
+  if (lock !== undefined) {
+    if (lock.ts !== p.startTs) throw new KeyIsLockedError(lock.toLockInfo(rawKey));
+    if (lock.lockType !== 'pessimistic') {
+      // Already prewritten by this transaction: nothing to lock again (TiKV returns the lock's value).
+      const value = wantValue ? (lock.lockType === 'put' ? (lock.shortValue ?? (await reader.snapshot.get('default', key.appendTs(lock.ts).asEncoded()))) : undefined) : undefined;
+      return { value, exists: value !== undefined, locked: true };
+    }
+    const value = wantValue ? await readValue() : undefined;
+    if (p.shouldNotExist && value !== undefined) throw new AlreadyExistError(rawKey, 0n);
+    if (lock.forUpdateTs < p.forUpdateTs || lock.ttl < p.lockTtl) {
+      const l = lock.clone();
+      if (l.forUpdateTs < p.forUpdateTs) l.forUpdateTs = p.forUpdateTs;
+      if (l.ttl < p.lockTtl) l.ttl = p.lockTtl;
+      txn.putLock(key, l);
+    }
+    return { value, exists: value !== undefined, locked: true };
+  }
+  const newest = await reader.seekWrite(key, TS_MAX);
+  if (newest !== undefined) {
+    if (newest.commitTs > p.forUpdateTs) {
+      throw writeConflict(p.startTs, newest.write, newest.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    }
+    // Our own rollback (also one hidden as an overlapped rollback) forbids locking again.
+    const rec = await reader.getTxnCommitRecord(key, p.startTs);
+    if (rec.kind === 'rolledBack' || rec.kind === 'overlappedRollback') {
+      throw new PessimisticLockRolledBackError(p.startTs, rawKey);
+    }
+    if (rec.kind === 'committed') {
+      // The transaction already committed this key: a stale request.
+      throw writeConflict(p.startTs, rec.write, rec.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    }
+  }
+  const value = wantValue ? await readValue() : undefined;
+  if (p.shouldNotExist && value !== undefined) throw new AlreadyExistError(rawKey, 0n);
+  if (p.lockOnlyIfExists && value === undefined) return { value: undefined, exists: false, locked: false };
+  txn.putLock(
+    key,
+    new Lock({
+      lockType: 'pessimistic',
+      primary: p.primary,
+      ts: p.startTs,
+      ttl: p.lockTtl,
+      forUpdateTs: p.forUpdateTs,
+      minCommitTs: p.minCommitTs,
+    }),
+  );
+  return { value, exists: value !== undefined, locked: true };
+}
+
+/** Removes the transaction's pessimistic lock on `key` if its for_update_ts is at most `forUpdateTs` (TiKV `pessimistic_rollback`). */
+export async function pessimisticRollbackKey(txn: MvccTxn, reader: MvccReader, key: Key, forUpdateTs: bigint): Promise<void> {
+  const lock = await reader.loadLock(key);
+  if (
+    lock !== undefined &&
+    lock.lockType === 'pessimistic' &&
+    lock.ts === txn.startTs &&
+    (forUpdateTs === 0n || lock.forUpdateTs <= forUpdateTs)
+  ) {
+    txn.unlockKey(key, lock);
+  }
+}
+
+/** The outcome of checking one secondary of an async-commit transaction. */
+export type SecondaryLockStatus =
+  | { readonly kind: 'locked'; readonly lock: Lock }
+  | { readonly kind: 'committed'; readonly commitTs: bigint }
+  | { readonly kind: 'rolledBack' };
+
+/** TiKV `check_secondary_locks` for one key. */
+export async function checkSecondaryLock(txn: MvccTxn, reader: MvccReader, key: Key): Promise<SecondaryLockStatus> {
+  const lock = await reader.loadLock(key);
+  if (lock !== undefined && lock.ts === txn.startTs) {
+    if (lock.lockType === 'pessimistic') {
+      // Not prewritten yet, so the transaction cannot have committed: roll it back for good.
+      await rollbackLock(txn, reader, key, lock, true);
+      return { kind: 'rolledBack' };
+    }
+    return { kind: 'locked', lock };
+  }
+  const rec = await reader.getTxnCommitRecord(key, txn.startTs);
+  switch (rec.kind) {
+    case 'committed':
+      return { kind: 'committed', commitTs: rec.commitTs };
+    case 'rolledBack':
+    case 'overlappedRollback':
+      return { kind: 'rolledBack' };
+    case 'none':
+      // Leave a protected rollback so a late prewrite of this secondary fails.
+      writeRollback(txn, key, true, rec.overlappedWrite);
+      return { kind: 'rolledBack' };
+    default: {
+      const never: never = rec;
+      throw new TypeError(`Unknown commit record ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Garbage-collects the versions of one user key below `safePoint` (TiKV's GC rules): versions
+ * committed after the safe point stay; of those at or below it, the newest Put stays and every
+ * older record goes; a newest Delete goes too (nothing older is visible); Lock and Rollback
+ * records at or below the safe point always go. Long values of removed Puts are removed from CF
+ * default. Returns the number of write records removed.
+ */
+export async function gcKey(txn: MvccTxn, reader: MvccReader, key: Key, safePoint: bigint): Promise<number> {
+  const writes = await reader.scanWritesOfKey(key);
+  let removed = 0;
+  let foundLatest = false;
+  for (const { commitTs, write } of writes) {
+    if (commitTs > safePoint) continue;
+    if (!foundLatest) {
+      if (write.writeType === 'put') {
+        foundLatest = true;
+        continue;
+      }
+      if (write.writeType === 'delete') foundLatest = true;
+    }
+    txn.deleteWrite(key, commitTs);
+    if (write.writeType === 'put' && write.shortValue === undefined) txn.deleteValue(key, write.startTs);
+    removed++;
+  }
+  return removed;
+}
