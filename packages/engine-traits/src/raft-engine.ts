@@ -1,42 +1,21 @@
+import type { eraftpb, raft_serverpb } from '@tikv-ts/proto';
 import { TikvError } from '@tikv-ts/util';
 
 /**
- * One Raft log entry, structurally equal to `eraftpb.Entry` of `@tikv-ts/proto` (camelCase
- * fields, 64-bit numbers as bigint). Any `eraftpb.Entry` can be passed where this type is
- * expected. Engines return objects they may share with their caches: callers must not mutate
- * an entry (or its byte arrays) they passed to {@link RaftLogBatch.append} or got back from a
- * read.
+ * One Raft log entry: `eraftpb.Entry` of `@tikv-ts/proto`. Engines return objects they may share
+ * with their caches: callers must not mutate an entry (or its byte arrays) they passed to
+ * {@link RaftLogBatch.append} or got back from a read.
  */
-export interface RaftEntry {
-  /** `eraftpb.EntryType` as a number (0 normal, 1 conf change, 2 conf change v2). */
-  entryType: number;
-  /** Term of the leader that created the entry. */
-  term: bigint;
-  /** Position in the log, from 1. */
-  index: bigint;
-  /** Application payload. */
-  data: Uint8Array;
-  /** Opaque bytes carried beside `data`. */
-  context: Uint8Array;
-  /** Kept for wire compatibility; engines store it and nothing else reads it. */
-  syncLog: boolean;
-}
+export type RaftEntry = eraftpb.Entry;
 
 /** `eraftpb.HardState`: the Raft state that must be durable before messages are sent. */
-export interface RaftHardState {
-  term: bigint;
-  vote: bigint;
-  commit: bigint;
-}
+export type RaftHardState = eraftpb.HardState;
 
 /**
- * Per-region Raft state, structurally equal to `raft_serverpb.RaftLocalState`: the hard state and
- * the index of the last entry in the region's log as raftstore persisted it.
+ * Per-region Raft state: `raft_serverpb.RaftLocalState`, the hard state and the index of the last
+ * entry in the region's log as raftstore persisted it.
  */
-export interface RaftLocalState {
-  hardState: RaftHardState | undefined;
-  lastIndex: bigint;
-}
+export type RaftLocalState = raft_serverpb.RaftLocalState;
 
 /**
  * A set of changes to many regions' logs and states, applied by {@link RaftEngine.write}

@@ -21,7 +21,7 @@ export class RaftLogEngineBatch implements RaftLogBatch {
         throw new RangeError(`Entries appended to region ${regionId} are not consecutive: ${e.index} follows ${expected - 1n}`);
       }
       expected++;
-      const bytes = eraftpb.Entry.encode(e as eraftpb.Entry).finish();
+      const bytes = eraftpb.Entry.encode(e).finish();
       encoded.push(bytes);
       this.#sizeBytes += bytes.length + 12;
     }
