@@ -157,6 +157,7 @@ export function aPIVersionToJSON(object: APIVersion): string {
   }
 }
 
+/** Scheduling priority of a request. */
 export enum CommandPri {
   Normal = 0,
   Low = 1,
@@ -192,6 +193,10 @@ export function commandPriToJSON(object: CommandPri): string {
   }
 }
 
+/**
+ * SI = snapshot isolation (locks block reads); RC = read committed (locks are
+ * ignored); RCCheckTS = RC that fails on a newer version.
+ */
 export enum IsolationLevel {
   SI = 0,
   RC = 1,
@@ -322,6 +327,7 @@ export function opToJSON(object: Op): string {
   }
 }
 
+/** What a mutation asserts about the key's prior existence. */
 export enum Assertion {
   None = 0,
   Exist = 1,
@@ -357,6 +363,7 @@ export function assertionToJSON(object: Assertion): string {
   }
 }
 
+/** How strictly TiKV checks Mutation.assertion. */
 export enum AssertionLevel {
   Off = 0,
   Fast = 1,
@@ -392,6 +399,7 @@ export function assertionLevelToJSON(object: AssertionLevel): string {
   }
 }
 
+/** Outcome of CheckTxnStatus on the primary lock. */
 export enum Action {
   NoAction = 0,
   TTLExpireRollback = 1,
@@ -497,6 +505,7 @@ export function checksumAlgorithmToJSON(object: ChecksumAlgorithm): string {
   }
 }
 
+/** Transactional point read of `key` at snapshot `version` (a start ts). */
 export interface GetRequest {
   context: Context | undefined;
   key: Uint8Array;
@@ -508,11 +517,16 @@ export interface GetResponse {
   regionError: Error | undefined;
   error: KeyError | undefined;
   value: Uint8Array;
+  /** The key has no visible version at the requested ts. */
   notFound: boolean;
   execDetailsV2: ExecDetailsV2 | undefined;
   commitTs: bigint;
 }
 
+/**
+ * Transactional range read at `version`: up to `limit` pairs from `start_key` (or
+ * descending below `start_key` down to `end_key` when `reverse`).
+ */
 export interface ScanRequest {
   context: Context | undefined;
   startKey: Uint8Array;
@@ -521,6 +535,7 @@ export interface ScanRequest {
   keyOnly: boolean;
   reverse: boolean;
   endKey: Uint8Array;
+  /** Return only every n-th key when > 0. */
   sampleStep: number;
 }
 
@@ -603,6 +618,10 @@ export interface PessimisticLockRequest {
   lockTtl: bigint;
   forUpdateTs: bigint;
   isFirstLock: boolean;
+  /**
+   * Milliseconds to wait for a conflicting lock: 0 = server default, negative = do
+   * not wait.
+   */
   waitTimeout: bigint;
   /** @deprecated */
   force: boolean;
@@ -634,6 +653,7 @@ export interface PessimisticLockResponse {
   results: PessimisticLockKeyResult[];
 }
 
+/** Releases pessimistic locks of `start_version` taken at `for_update_ts`. */
 export interface PessimisticRollbackRequest {
   context: Context | undefined;
   startVersion: bigint;
@@ -647,6 +667,10 @@ export interface PessimisticRollbackResponse {
   execDetailsV2: ExecDetailsV2 | undefined;
 }
 
+/**
+ * Extends the TTL of a transaction's primary lock to `advise_lock_ttl` (ms since the
+ * lock's start) if that is larger.
+ */
 export interface TxnHeartBeatRequest {
   context: Context | undefined;
   primaryLock: Uint8Array;
@@ -657,7 +681,10 @@ export interface TxnHeartBeatRequest {
 
 export interface TxnHeartBeatResponse {
   regionError: Error | undefined;
-  error: KeyError | undefined;
+  error:
+    | KeyError
+    | undefined;
+  /** TTL of the primary lock after the update, in milliseconds. */
   lockTtl: bigint;
   execDetailsV2: ExecDetailsV2 | undefined;
 }
@@ -670,7 +697,12 @@ export interface CheckTxnStatusRequest {
   context: Context | undefined;
   primaryKey: Uint8Array;
   lockTs: bigint;
+  /**
+   * Start ts of the reader that met the lock; may push the lock's min_commit_ts past it.
+   * 0 = do not push.
+   */
   callerStartTs: bigint;
+  /** The caller's view of now, used to decide whether the lock TTL has expired. */
   currentTs: bigint;
   rollbackIfNotExist: boolean;
   forceSyncCommit: boolean;
@@ -682,12 +714,18 @@ export interface CheckTxnStatusResponse {
   regionError: Error | undefined;
   error: KeyError | undefined;
   lockTtl: bigint;
+  /** Non-zero when the transaction is committed. */
   commitVersion: bigint;
+  /** What the check did to the primary lock. */
   action: Action;
   lockInfo: LockInfo | undefined;
   execDetailsV2: ExecDetailsV2 | undefined;
 }
 
+/**
+ * Async-commit recovery: reports the locks of `start_version` on `keys`, and
+ * rolls back (with a rollback record) any key that is not locked.
+ */
 export interface CheckSecondaryLocksRequest {
   context: Context | undefined;
   keys: Uint8Array[];
@@ -740,6 +778,7 @@ export interface CleanupResponse {
   commitVersion: bigint;
 }
 
+/** Transactional multi-key read at `version`; missing keys are absent from `pairs`. */
 export interface BatchGetRequest {
   context: Context | undefined;
   keys: Uint8Array[];
@@ -754,6 +793,10 @@ export interface BatchGetResponse {
   error: KeyError | undefined;
 }
 
+/**
+ * Rolls back the locks of transaction `start_version` on `keys` and leaves rollback
+ * records so a late prewrite cannot succeed.
+ */
 export interface BatchRollbackRequest {
   context: Context | undefined;
   startVersion: bigint;
@@ -766,6 +809,7 @@ export interface BatchRollbackResponse {
   execDetailsV2: ExecDetailsV2 | undefined;
 }
 
+/** Lists locks with start ts <= `max_version` in a range (used by GC and lock resolution). */
 export interface ScanLockRequest {
   context: Context | undefined;
   maxVersion: bigint;
@@ -785,8 +829,13 @@ export interface ScanLockResponse {
 export interface ResolveLockRequest {
   context: Context | undefined;
   startVersion: bigint;
+  /** 0 rolls the transaction back; otherwise commits it at this ts. */
   commitVersion: bigint;
   txnInfos: TxnInfo[];
+  /**
+   * Only these keys when non-empty (lite resolve); otherwise every lock of the
+   * transaction in the region.
+   */
   keys: Uint8Array[];
 }
 
@@ -806,6 +855,7 @@ export interface GCResponse {
   error: KeyError | undefined;
 }
 
+/** Deletes every version of every key in [start_key, end_key) without MVCC. */
 export interface DeleteRangeRequest {
   context: Context | undefined;
   startKey: Uint8Array;
@@ -946,6 +996,7 @@ export interface RawScanResponse {
   kvs: KvPair[];
 }
 
+/** Raw API: deletes every key in [start_key, end_key). */
 export interface RawDeleteRangeRequest {
   context: Context | undefined;
   startKey: Uint8Array;
@@ -958,6 +1009,7 @@ export interface RawDeleteRangeResponse {
   error: string;
 }
 
+/** Raw API: scans several ranges, at most `each_limit` pairs per range. */
 export interface RawBatchScanRequest {
   context: Context | undefined;
   ranges: KeyRange[];
@@ -1329,6 +1381,7 @@ export interface ExecDetails {
   scanDetail: ScanDetail | undefined;
 }
 
+/** Execution statistics returned for diagnostics (optional to fill). */
 export interface ExecDetailsV2 {
   timeDetail: TimeDetail | undefined;
   scanDetailV2: ScanDetailV2 | undefined;
@@ -1461,6 +1514,7 @@ export interface RawGetKeyTTLRequest {
 export interface RawGetKeyTTLResponse {
   regionError: Error | undefined;
   error: string;
+  /** Remaining seconds; 0 when the key has no TTL. */
   ttl: bigint;
   notFound: boolean;
 }
@@ -1470,6 +1524,7 @@ export interface RawCASRequest {
   context: Context | undefined;
   key: Uint8Array;
   value: Uint8Array;
+  /** Expect the key to be absent (then `previous_value` is ignored). */
   previousNotExist: boolean;
   previousValue: Uint8Array;
   cf: string;
@@ -1479,6 +1534,10 @@ export interface RawCASRequest {
 export interface RawCASResponse {
   regionError: Error | undefined;
   error: string;
+  /**
+   * Whether the swap happened; `previous_value`/`previous_not_exist` report the value
+   * that was found either way.
+   */
   succeed: boolean;
   previousNotExist: boolean;
   previousValue: Uint8Array;

@@ -81,6 +81,7 @@ export function eventTypeToJSON(object: EventType): string {
   }
 }
 
+/** Kinds of PD errors. */
 export enum ErrorType {
   OK = 0,
   UNKNOWN = 1,
@@ -211,6 +212,7 @@ export function serviceModeToJSON(object: ServiceMode): string {
   }
 }
 
+/** How a store should choose split keys when PD asks it to split. */
 export enum CheckPolicy {
   SCAN = 0,
   APPROXIMATE = 1,
@@ -496,6 +498,7 @@ export interface ResponseHeader {
   error: Error | undefined;
 }
 
+/** A PD error carried in ResponseHeader. */
 export interface Error {
   type: ErrorType;
   message: string;
@@ -512,6 +515,7 @@ export interface TsoRequest {
 export interface Timestamp {
   physical: bigint;
   logical: bigint;
+  /** Number of low bits of `logical` reserved for a suffix (0 in a single-TSO cluster). */
   suffixBits: number;
 }
 
@@ -588,12 +592,17 @@ export interface GetAllStoresResponse {
   stores: Store[];
 }
 
+/** Locates the region whose range contains `region_key`. */
 export interface GetRegionRequest {
   header: RequestHeader | undefined;
   regionKey: Uint8Array;
   needBuckets: boolean;
 }
 
+/**
+ * A region with its leader and its down and pending peers; `region` is unset when
+ * no region is known for the key.
+ */
 export interface GetRegionResponse {
   header: ResponseHeader | undefined;
   region: Region1 | undefined;
@@ -637,6 +646,7 @@ export interface RegionResponse {
   buckets: Buckets | undefined;
 }
 
+/** Up to `limit` regions starting from the one containing `start_key`. */
 export interface ScanRegionsRequest {
   header: RequestHeader | undefined;
   startKey: Uint8Array;
@@ -956,6 +966,7 @@ export interface StoreReport {
   step: bigint;
 }
 
+/** Periodic store report (capacity, load, snapshots in flight). */
 export interface StoreHeartbeatRequest {
   header: RequestHeader | undefined;
   stats: StoreStats | undefined;
@@ -16896,6 +16907,7 @@ export const GetMinTSResponse: MessageFns<GetMinTSResponse> = {
  */
 export type PDService = typeof PDService;
 export const PDService = {
+  /** Service mode of the cluster; answering UNIMPLEMENTED is also accepted by clients. */
   getClusterInfo: {
     path: "/pdpb.PD/GetClusterInfo" as const,
     requestStream: false as const,
@@ -16907,6 +16919,7 @@ export const PDService = {
       Buffer.from(GetClusterInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetClusterInfoResponse => GetClusterInfoResponse.decode(value),
   },
+  /** Lists PD members and the leader; clients call it first and whenever a request fails. */
   getMembers: {
     path: "/pdpb.PD/GetMembers" as const,
     requestStream: false as const,
@@ -16929,6 +16942,7 @@ export const PDService = {
     responseSerialize: (value: TsoResponse): Buffer => Buffer.from(TsoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TsoResponse => TsoResponse.decode(value),
   },
+  /** Creates the cluster with its first store and first region (once). */
   bootstrap: {
     path: "/pdpb.PD/Bootstrap" as const,
     requestStream: false as const,
@@ -16949,6 +16963,7 @@ export const PDService = {
       Buffer.from(IsBootstrappedResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IsBootstrappedResponse => IsBootstrappedResponse.decode(value),
   },
+  /** Hands out a cluster-unique id (stores, regions, peers). */
   allocId: {
     path: "/pdpb.PD/AllocID" as const,
     requestStream: false as const,
@@ -17008,6 +17023,10 @@ export const PDService = {
       Buffer.from(StoreHeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StoreHeartbeatResponse => StoreHeartbeatResponse.decode(value),
   },
+  /**
+   * Stream of region heartbeats from leaders; PD answers on the same stream with
+   * operators for any region.
+   */
   regionHeartbeat: {
     path: "/pdpb.PD/RegionHeartbeat" as const,
     requestStream: true as const,
@@ -17019,6 +17038,7 @@ export const PDService = {
       Buffer.from(RegionHeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegionHeartbeatResponse => RegionHeartbeatResponse.decode(value),
   },
+  /** Region containing a key, with its leader. */
   getRegion: {
     path: "/pdpb.PD/GetRegion" as const,
     requestStream: false as const,
@@ -17028,6 +17048,7 @@ export const PDService = {
     responseSerialize: (value: GetRegionResponse): Buffer => Buffer.from(GetRegionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetRegionResponse => GetRegionResponse.decode(value),
   },
+  /** Region ending at (immediately before) a key, for reverse scans. */
   getPrevRegion: {
     path: "/pdpb.PD/GetPrevRegion" as const,
     requestStream: false as const,
@@ -17093,6 +17114,7 @@ export const PDService = {
     responseSerialize: (value: ReportSplitResponse): Buffer => Buffer.from(ReportSplitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportSplitResponse => ReportSplitResponse.decode(value),
   },
+  /** Allocates region and peer ids for splitting a region. */
   askBatchSplit: {
     path: "/pdpb.PD/AskBatchSplit" as const,
     requestStream: false as const,
@@ -17103,6 +17125,7 @@ export const PDService = {
       Buffer.from(AskBatchSplitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AskBatchSplitResponse => AskBatchSplitResponse.decode(value),
   },
+  /** Reports the regions a completed split produced. */
   reportBatchSplit: {
     path: "/pdpb.PD/ReportBatchSplit" as const,
     requestStream: false as const,
@@ -17146,6 +17169,7 @@ export const PDService = {
       Buffer.from(ScatterRegionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ScatterRegionResponse => ScatterRegionResponse.decode(value),
   },
+  /** Reads the cluster GC safe point. */
   getGcSafePoint: {
     path: "/pdpb.PD/GetGCSafePoint" as const,
     requestStream: false as const,
@@ -17157,6 +17181,7 @@ export const PDService = {
       Buffer.from(GetGCSafePointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetGCSafePointResponse => GetGCSafePointResponse.decode(value),
   },
+  /** Advances the cluster GC safe point (never moves it backwards). */
   updateGcSafePoint: {
     path: "/pdpb.PD/UpdateGCSafePoint" as const,
     requestStream: false as const,
@@ -17168,6 +17193,7 @@ export const PDService = {
       Buffer.from(UpdateGCSafePointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateGCSafePointResponse => UpdateGCSafePointResponse.decode(value),
   },
+  /** Registers or refreshes a service safe point; returns the minimum of all of them. */
   updateServiceGcSafePoint: {
     path: "/pdpb.PD/UpdateServiceGCSafePoint" as const,
     requestStream: false as const,
@@ -17386,23 +17412,33 @@ export const PDService = {
 } as const;
 
 export interface PDServer extends UntypedServiceImplementation {
+  /** Service mode of the cluster; answering UNIMPLEMENTED is also accepted by clients. */
   getClusterInfo: handleUnaryCall<GetClusterInfoRequest, GetClusterInfoResponse>;
+  /** Lists PD members and the leader; clients call it first and whenever a request fails. */
   getMembers: handleUnaryCall<GetMembersRequest, GetMembersResponse>;
   /**
    * Timestamp oracle: every request gets `count` consecutive timestamps; the response
    * carries the largest.
    */
   tso: handleBidiStreamingCall<TsoRequest, TsoResponse>;
+  /** Creates the cluster with its first store and first region (once). */
   bootstrap: handleUnaryCall<BootstrapRequest, BootstrapResponse>;
   isBootstrapped: handleUnaryCall<IsBootstrappedRequest, IsBootstrappedResponse>;
+  /** Hands out a cluster-unique id (stores, regions, peers). */
   allocId: handleUnaryCall<AllocIDRequest, AllocIDResponse>;
   isSnapshotRecovering: handleUnaryCall<IsSnapshotRecoveringRequest, IsSnapshotRecoveringResponse>;
   getStore: handleUnaryCall<GetStoreRequest, GetStoreResponse>;
   putStore: handleUnaryCall<PutStoreRequest, PutStoreResponse>;
   getAllStores: handleUnaryCall<GetAllStoresRequest, GetAllStoresResponse>;
   storeHeartbeat: handleUnaryCall<StoreHeartbeatRequest, StoreHeartbeatResponse>;
+  /**
+   * Stream of region heartbeats from leaders; PD answers on the same stream with
+   * operators for any region.
+   */
   regionHeartbeat: handleBidiStreamingCall<RegionHeartbeatRequest, RegionHeartbeatResponse>;
+  /** Region containing a key, with its leader. */
   getRegion: handleUnaryCall<GetRegionRequest, GetRegionResponse>;
+  /** Region ending at (immediately before) a key, for reverse scans. */
   getPrevRegion: handleUnaryCall<GetRegionRequest, GetRegionResponse>;
   getRegionById: handleUnaryCall<GetRegionByIDRequest, GetRegionResponse>;
   queryRegion: handleBidiStreamingCall<QueryRegionRequest, QueryRegionResponse>;
@@ -17410,13 +17446,18 @@ export interface PDServer extends UntypedServiceImplementation {
   batchScanRegions: handleUnaryCall<BatchScanRegionsRequest, BatchScanRegionsResponse>;
   askSplit: handleUnaryCall<AskSplitRequest, AskSplitResponse>;
   reportSplit: handleUnaryCall<ReportSplitRequest, ReportSplitResponse>;
+  /** Allocates region and peer ids for splitting a region. */
   askBatchSplit: handleUnaryCall<AskBatchSplitRequest, AskBatchSplitResponse>;
+  /** Reports the regions a completed split produced. */
   reportBatchSplit: handleUnaryCall<ReportBatchSplitRequest, ReportBatchSplitResponse>;
   getClusterConfig: handleUnaryCall<GetClusterConfigRequest, GetClusterConfigResponse>;
   putClusterConfig: handleUnaryCall<PutClusterConfigRequest, PutClusterConfigResponse>;
   scatterRegion: handleUnaryCall<ScatterRegionRequest, ScatterRegionResponse>;
+  /** Reads the cluster GC safe point. */
   getGcSafePoint: handleUnaryCall<GetGCSafePointRequest, GetGCSafePointResponse>;
+  /** Advances the cluster GC safe point (never moves it backwards). */
   updateGcSafePoint: handleUnaryCall<UpdateGCSafePointRequest, UpdateGCSafePointResponse>;
+  /** Registers or refreshes a service safe point; returns the minimum of all of them. */
   updateServiceGcSafePoint: handleUnaryCall<UpdateServiceGCSafePointRequest, UpdateServiceGCSafePointResponse>;
   getGcSafePointV2: handleUnaryCall<GetGCSafePointV2Request, GetGCSafePointV2Response>;
   watchGcSafePointV2: handleServerStreamingCall<WatchGCSafePointV2Request, WatchGCSafePointV2Response>;
@@ -17440,6 +17481,7 @@ export interface PDServer extends UntypedServiceImplementation {
 }
 
 export interface PDClient extends Client {
+  /** Service mode of the cluster; answering UNIMPLEMENTED is also accepted by clients. */
   getClusterInfo(
     request: GetClusterInfoRequest,
     callback: (error: ServiceError | null, response: GetClusterInfoResponse) => void,
@@ -17455,6 +17497,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetClusterInfoResponse) => void,
   ): ClientUnaryCall;
+  /** Lists PD members and the leader; clients call it first and whenever a request fails. */
   getMembers(
     request: GetMembersRequest,
     callback: (error: ServiceError | null, response: GetMembersResponse) => void,
@@ -17477,6 +17520,7 @@ export interface PDClient extends Client {
   tso(): ClientDuplexStream<TsoRequest, TsoResponse>;
   tso(options: Partial<CallOptions>): ClientDuplexStream<TsoRequest, TsoResponse>;
   tso(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<TsoRequest, TsoResponse>;
+  /** Creates the cluster with its first store and first region (once). */
   bootstrap(
     request: BootstrapRequest,
     callback: (error: ServiceError | null, response: BootstrapResponse) => void,
@@ -17507,6 +17551,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IsBootstrappedResponse) => void,
   ): ClientUnaryCall;
+  /** Hands out a cluster-unique id (stores, regions, peers). */
   allocId(
     request: AllocIDRequest,
     callback: (error: ServiceError | null, response: AllocIDResponse) => void,
@@ -17597,12 +17642,17 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StoreHeartbeatResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Stream of region heartbeats from leaders; PD answers on the same stream with
+   * operators for any region.
+   */
   regionHeartbeat(): ClientDuplexStream<RegionHeartbeatRequest, RegionHeartbeatResponse>;
   regionHeartbeat(options: Partial<CallOptions>): ClientDuplexStream<RegionHeartbeatRequest, RegionHeartbeatResponse>;
   regionHeartbeat(
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<RegionHeartbeatRequest, RegionHeartbeatResponse>;
+  /** Region containing a key, with its leader. */
   getRegion(
     request: GetRegionRequest,
     callback: (error: ServiceError | null, response: GetRegionResponse) => void,
@@ -17618,6 +17668,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRegionResponse) => void,
   ): ClientUnaryCall;
+  /** Region ending at (immediately before) a key, for reverse scans. */
   getPrevRegion(
     request: GetRegionRequest,
     callback: (error: ServiceError | null, response: GetRegionResponse) => void,
@@ -17714,6 +17765,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportSplitResponse) => void,
   ): ClientUnaryCall;
+  /** Allocates region and peer ids for splitting a region. */
   askBatchSplit(
     request: AskBatchSplitRequest,
     callback: (error: ServiceError | null, response: AskBatchSplitResponse) => void,
@@ -17729,6 +17781,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AskBatchSplitResponse) => void,
   ): ClientUnaryCall;
+  /** Reports the regions a completed split produced. */
   reportBatchSplit(
     request: ReportBatchSplitRequest,
     callback: (error: ServiceError | null, response: ReportBatchSplitResponse) => void,
@@ -17789,6 +17842,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ScatterRegionResponse) => void,
   ): ClientUnaryCall;
+  /** Reads the cluster GC safe point. */
   getGcSafePoint(
     request: GetGCSafePointRequest,
     callback: (error: ServiceError | null, response: GetGCSafePointResponse) => void,
@@ -17804,6 +17858,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetGCSafePointResponse) => void,
   ): ClientUnaryCall;
+  /** Advances the cluster GC safe point (never moves it backwards). */
   updateGcSafePoint(
     request: UpdateGCSafePointRequest,
     callback: (error: ServiceError | null, response: UpdateGCSafePointResponse) => void,
@@ -17819,6 +17874,7 @@ export interface PDClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateGCSafePointResponse) => void,
   ): ClientUnaryCall;
+  /** Registers or refreshes a service safe point; returns the minimum of all of them. */
   updateServiceGcSafePoint(
     request: UpdateServiceGCSafePointRequest,
     callback: (error: ServiceError | null, response: UpdateServiceGCSafePointResponse) => void,
