@@ -646,7 +646,16 @@ export class RaftLogEngine implements RaftEngine {
         this.#readersIdle = resolve;
       });
     }
-    for (const s of this.#segments) await s.handle.close();
+    // Every handle is closed even when one fails; the first failure is reported.
+    const errors: unknown[] = [];
+    for (const s of this.#segments) {
+      try {
+        await s.handle.close();
+      } catch (e: unknown) {
+        errors.push(e);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
   }
 }
 
