@@ -23,4 +23,17 @@ describe('createTestRuntime', () => {
     expect(sites.map((s) => a.buggify.isActive(s))).toEqual(sites.map((s) => b.buggify.isActive(s)));
     expect(createTestRuntime(8).rng.bytes(8)).not.toEqual(createTestRuntime(7).rng.bytes(8));
   });
+
+  it('shares a clock, a sink and a disk between runtimes', async () => {
+    const a = createTestRuntime(1n, { component: 'a' });
+    const b = createTestRuntime(2n, { component: 'b', clock: a.clock, logSink: a.logSink });
+    a.logger.info('x');
+    a.clock.advance(5);
+    b.logger.info('y');
+    expect(a.logSink.lines().map((l) => l.slice(18, 60))).toEqual(['00.000 +00:00] [INFO] [a] [x]', '00.005 +00:00] [INFO] [b] [y]']);
+    await a.fs.writeFileAtomic('/f', Uint8Array.of(9));
+    a.fs.crash(a.rng);
+    const restarted = createTestRuntime(1n, { fs: a.fs, clock: a.clock });
+    expect(await restarted.fs.readFile('/f')).toEqual(Uint8Array.of(9));
+  });
 });

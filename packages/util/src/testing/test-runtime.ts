@@ -28,8 +28,14 @@ export interface TestRuntimeOptions {
   logToStderr?: boolean;
   /** Component of the root logger. Default `<unknown>`. */
   component?: string;
-  /** Initial wall time of the clock. */
+  /** Initial wall time of a new clock (ignored when `clock` is given). */
   startWallMs?: number;
+  /** Share virtual time with other runtimes (the nodes of one simulation). */
+  clock?: ManualClock;
+  /** Reuse a disk, e.g. to restart a node after `fs.crash()`. */
+  fs?: SimFs;
+  /** Share one sink among nodes so their lines interleave in time order. */
+  logSink?: MemoryLogSink;
 }
 
 /**
@@ -37,12 +43,14 @@ export interface TestRuntimeOptions {
  * SeededRng(seed), SimFs (its own rng stream for probabilistic faults), a logger writing to a
  * MemoryLogSink with virtual timestamps, a fresh MetricsRegistry, empty Failpoints, and Buggify
  * (disabled unless asked). Every random decision derives from `seed`, forked by purpose
- * (`"fs"`, `"failpoints"`, `"buggify"`), so the same seed replays the same run.
+ * (`"fs"`, `"failpoints"`, `"buggify"`), so the same seed replays the same run. For a
+ * multi-node simulation, create one runtime per node with seeds forked from the simulation seed
+ * and pass the shared `clock` (and `logSink`); to restart a node, pass its old `fs`.
  */
 export function createTestRuntime(seed: bigint | number, options: TestRuntimeOptions = {}): TestRuntime {
   const rng = new SeededRng(seed);
-  const clock = new ManualClock(options.startWallMs === undefined ? {} : { startWallMs: options.startWallMs });
-  const logSink = new MemoryLogSink();
+  const clock = options.clock ?? new ManualClock(options.startWallMs === undefined ? {} : { startWallMs: options.startWallMs });
+  const logSink = options.logSink ?? new MemoryLogSink();
   const logger = createLogger({
     clock,
     sink: logSink,
@@ -53,7 +61,7 @@ export function createTestRuntime(seed: bigint | number, options: TestRuntimeOpt
   return {
     clock,
     rng,
-    fs: new SimFs({ rng: rng.fork('fs') }),
+    fs: options.fs ?? new SimFs({ rng: rng.fork('fs') }),
     logger,
     logSink,
     metrics: new MetricsRegistry(),
