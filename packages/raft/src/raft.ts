@@ -959,7 +959,14 @@ export class Raft {
       this.raftLog.commitTo(index);
       return false;
     }
+    // A requested snapshot may be older than our log. Entries after it that we already have
+    // (and may have acknowledged) must survive: log matching makes them consistent with it.
+    let suffix: Entry[] = [];
+    if (this.pendingRequestSnapshot !== 0n && this.raftLog.matchTerm(index, term) && this.raftLog.lastIndex() > index) {
+      suffix = this.raftLog.slice(index + 1n, this.raftLog.lastIndex() + 1n);
+    }
     this.raftLog.restore(snap);
+    if (suffix.length > 0) this.raftLog.append(suffix);
     const tracker = new ProgressTracker(this.prs.maxInflight);
     this.#applyChangeResult(restoreConfState(tracker, this.raftLog.lastIndex(), cs));
     this.pendingRequestSnapshot = 0n;
@@ -1029,9 +1036,9 @@ export class Raft {
     if (this.leaderId === 0n) throw new RequestSnapshotDroppedError(`node ${this.id} has no leader`);
     if (this.raftLog.unstable.snapshot !== undefined) throw new RequestSnapshotDroppedError('a snapshot is being installed');
     if (this.pendingRequestSnapshot !== 0n) throw new RequestSnapshotDroppedError('a snapshot request is pending');
-    // The snapshot must cover our whole log: installing it truncates the log, and entries we
-    // acknowledged must never disappear.
-    this.pendingRequestSnapshot = this.raftLog.lastIndex();
+    // Ask for a snapshot covering at least our commit index (the leader can always produce
+    // one). Entries after it that match the snapshot are kept when it is installed.
+    this.pendingRequestSnapshot = this.raftLog.committed;
     this.#sendRequestSnapshot();
   }
 

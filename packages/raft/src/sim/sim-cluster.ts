@@ -510,7 +510,10 @@ export class SimCluster {
         return;
       }
     }
-    this.#fail(`no progress after healing (leader ${this.#leader()?.id ?? 'none'}, commit ${this.#globalCommit})`);
+    const l = this.#leader();
+    const st = l?.raw?.status();
+    const detail = st === undefined ? '' : ` status ${JSON.stringify({ ...st, progress: st.progress === undefined ? undefined : [...st.progress] }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`;
+    this.#fail(`no progress after healing (leader ${l?.id ?? 'none'}, commit ${this.#globalCommit})${detail}`);
   }
 
   #pumpReliable(): void {
