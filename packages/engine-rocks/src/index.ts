@@ -1,2 +1,10 @@
-// KvEngine on RocksDB through an npm binding.
-export {};
+// KvEngine on RocksDB through an npm binding (rocksdb-native).
+export { RocksEngine, RocksWriteBatch, RocksSnapshot, RocksIterator } from './rocks-engine';
+export {
+  DEFAULT_CF_OPTIONS,
+  DEFAULT_ROCKS_OPTIONS,
+  ROCKS_BLOCK_CACHE_BYTES_PER_CF,
+  resolveCfOptions,
+  rocksMemoryBoundBytes,
+} from './options';
+export type { RocksEngineOptions, RocksCfOptions } from './options';
