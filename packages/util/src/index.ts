@@ -63,3 +63,4 @@ export {
 export { Failpoints, FailpointPanic, parseFailpointActions, type FailpointTask, type FailpointsOptions } from './failpoints';
 export { Buggify, type BuggifyOptions } from './buggify';
 export type { Runtime } from './runtime';
+export { logConfigFields, loggerOptionsFromConfig, type LogConfig } from './log-config';

@@ -12,7 +12,7 @@ export interface LogFileTransportOptions {
   path: string;
   /** Rotate before a write would make the file larger than this. Default: never rotate. */
   maxSizeBytes?: number;
-  /** Files kept, the current one included (>= 1). Default 10. */
+  /** Files kept, the current one included (>= 1; `Infinity` keeps all). Default 10. */
   maxFiles?: number;
   /** Called when a write or rotation fails; the line is dropped. Default: ignore. */
   onError?: (error: unknown) => void;
@@ -142,9 +142,15 @@ export class LogFileTransport extends TransportStream {
       await this.#fs.unlink(this.#path).catch(() => undefined);
       return;
     }
-    const last = name(this.#maxFiles - 1);
+    let top = this.#maxFiles - 1;
+    if (!Number.isFinite(top)) {
+      // Keep everything: shift up from the highest existing backup.
+      top = 1;
+      while (await this.#fs.exists(name(top))) top++;
+    }
+    const last = name(top);
     if (await this.#fs.exists(last)) await this.#fs.unlink(last);
-    for (let n = this.#maxFiles - 2; n >= 1; n--) {
+    for (let n = top - 1; n >= 1; n--) {
       if (await this.#fs.exists(name(n))) await this.#fs.rename(name(n), name(n + 1));
     }
     await this.#fs.rename(this.#path, name(1));
