@@ -1,12 +1,38 @@
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { etcdserverpb, health, keyspacepb, metapb, pdpb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from './pd-server';
-import { call, serve, type Served } from './testdata/serve';
+import { call } from './testdata/grpc-call';
 import { TestKvEngine } from './testdata/test-kv-engine';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+// Serves a PdServer on 127.0.0.1 with an ephemeral port, as the pd-server app does.
+export interface Served {
+  readonly port: number;
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function serve(pd: PdServer): Promise<Served> {
+  const server = net.createServer((socket) => pd.handleConnection(socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    close: async () => {
+      await pd.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 
 describe('PdServer over gRPC and HTTP on one port', () => {
   let engine: TestKvEngine;

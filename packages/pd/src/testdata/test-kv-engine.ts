@@ -64,21 +64,22 @@ export class TestKvEngine implements KvEngine {
   writeBatch(): WriteBatch {
     const ops: (() => void)[] = [];
     let size = 0;
-    const engine = this;
+    const table = (cf: CfName): Table => this.#table(cf);
+    const count = (options?: WriteOptions): void => this.#count(options);
     return {
       put(cf, key, value) {
         const k = key.slice();
         const v = value.slice();
         size += k.length + v.length;
-        ops.push(() => engine.#table(cf).set(hex(k), { key: k, value: v }));
+        ops.push(() => table(cf).set(hex(k), { key: k, value: v }));
       },
       delete(cf, key) {
         const k = key.slice();
-        ops.push(() => engine.#table(cf).delete(hex(k)));
+        ops.push(() => table(cf).delete(hex(k)));
       },
       deleteRange(cf, start, end) {
         ops.push(() => {
-          for (const [k, e] of engine.#table(cf)) if (compareBytes(e.key, start) >= 0 && compareBytes(e.key, end) < 0) engine.#table(cf).delete(k);
+          for (const [k, e] of table(cf)) if (compareBytes(e.key, start) >= 0 && compareBytes(e.key, end) < 0) table(cf).delete(k);
         });
       },
       count: () => ops.length,
@@ -89,7 +90,7 @@ export class TestKvEngine implements KvEngine {
         size = 0;
       },
       write(options?: WriteOptions) {
-        engine.#count(options);
+        count(options);
         for (const op of ops) op();
         return Promise.resolve();
       },
