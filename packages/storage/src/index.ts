@@ -67,5 +67,5 @@ export { Latches, LatchLock, keyHash } from './txn/latches';
 export { Scheduler, type SchedulerOptions, type SchedCommand, type ProcessResult, type CommandPriority } from './txn/scheduler';
 export { LockManager, type LockManagerOptions, type WaitOutcome } from './lock-manager/lock-manager';
 export { DeadlockDetector, type WaitForEntry } from './lock-manager/deadlock-detector';
-// Raw KV lives in ./raw (owned by the raw-KV work); re-exported here once src/raw/index.ts exists:
-// export * from './raw';
+// Raw KV (owned by the raw-KV work).
+export * from './raw';
