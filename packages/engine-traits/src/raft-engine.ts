@@ -110,6 +110,13 @@ export interface RaftEngine {
   compactTo(regionId: bigint, index: bigint): Promise<void>;
   /** Makes every write made so far durable. */
   sync(): Promise<void>;
+  /**
+   * Frees storage that no region needs any more (TiKV's `purge_expired_files`). Safe to call at
+   * any time; data stays the same.
+   * @returns ids of regions whose old entries hold storage back (raftstore may compact their logs
+   *   so that a later purge frees it), ascending; engines without such a notion return `[]`
+   */
+  purgeExpiredFiles(): Promise<bigint[]>;
   /** Approximate bytes of storage in use (files on disk, or memory for in-memory engines). */
   approximateSizeBytes(): Promise<number>;
   /** Ids of the regions holding entries or a Raft state, ascending. */

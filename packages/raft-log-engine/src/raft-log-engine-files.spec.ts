@@ -116,6 +116,25 @@ describe('RaftLogEngine files', () => {
     await e.close();
   });
 
+  it('lets reads finish while a purge deletes the files they read', async () => {
+    const fs = new SimFs();
+    const e = await open(fs, { targetFileSizeBytes: 1024, cacheLimitBytes: 0, purgeAfterRotation: false });
+    for (let i = 1n; i <= 100n; i += 5n) await append(e, 1n, range(i, i + 5n));
+    const files = e.segmentCount();
+    const reading = e.fetchEntriesTo(1n, { low: 1n, high: 101n });
+    const single = e.getEntry(1n, 2n);
+    const b = e.logBatch();
+    b.compactTo(1n, 100n);
+    const compacting = e.write(b, { sync: true });
+    const purging = e.purgeExpiredFiles();
+    expect(plain(await reading)).toEqual(plain(range(1n, 101n)));
+    expect(plain([(await single) as RaftEntry])).toEqual(plain([entry(2n)]));
+    await compacting;
+    await purging;
+    expect(e.segmentCount()).toBeLessThan(files);
+    await e.close();
+  });
+
   it('carries concurrent synced writes on few fdatasyncs (group commit)', async () => {
     const fs = new SimFs();
     const e = await open(fs);

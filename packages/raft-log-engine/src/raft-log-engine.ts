@@ -282,6 +282,8 @@ export class RaftLogEngine implements RaftEngine {
   }
 
   /**
+   * {@inheritDoc RaftEngine.purgeExpiredFiles}
+   *
    * Deletes every segment file that no region needs any more (see README "Purge"). Raft states
    * kept only by old files are first rewritten into the active file (synced), so states never
    * pin files; entries do.

@@ -408,6 +408,17 @@ export function runRaftEngineSuite(options: RaftEngineSuiteOptions): void {
       expect(await e.approximateSizeBytes()).toBeGreaterThan(before);
     });
 
+    it('purges expired storage without changing data', async () => {
+      const e = await create();
+      for (let i = 1n; i <= 200n; i += 20n) await appendAll(e, 1n, entries(i, i + 20n, 1n), true);
+      await appendAll(e, 2n, entries(1n, 5n, 1n), true);
+      await e.compactTo(1n, 190n);
+      const pinning = await e.purgeExpiredFiles();
+      expect(pinning.every((r) => r === 1n || r === 2n)).toBe(true);
+      expect(normAll(await fetchAll(e, 1n))).toEqual(normAll(entries(190n, 201n, 1n)));
+      expect(normAll(await fetchAll(e, 2n))).toEqual(normAll(entries(1n, 5n, 1n)));
+    });
+
     it('syncs on demand', async () => {
       const e = await create();
       await appendAll(e, 1n, entries(1n, 3n, 1n));
@@ -433,6 +444,7 @@ export function runRaftEngineSuite(options: RaftEngineSuiteOptions): void {
         ['getRaftState', () => e.getRaftState(1n)],
         ['compactTo', () => e.compactTo(1n, 2n)],
         ['sync', () => e.sync()],
+        ['purgeExpiredFiles', () => e.purgeExpiredFiles()],
         ['approximateSizeBytes', () => e.approximateSizeBytes()],
         ['regionIds', () => e.regionIds()],
       ];
