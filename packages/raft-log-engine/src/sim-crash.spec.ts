@@ -173,6 +173,7 @@ interface Probes {
   lostBatches: number;
   tornTails: number;
   multiFile: number;
+  recoveryCrashes: number;
 }
 
 async function runSeed(seed: number, probes: Probes): Promise<void> {
@@ -213,6 +214,17 @@ async function runSeed(seed: number, probes: Probes): Promise<void> {
     const ackedAtCrash = ackedSynced;
     fs.crash(rng.fork(`crash-${cycle}`), { tear: true });
     await Promise.all(settled);
+    if (rng.chance(0.3)) {
+      // Crash again while recovery runs (it may be cutting a torn tail or deleting stale files).
+      const recovering = RaftLogEngine.open(fs, config).then(
+        () => undefined,
+        () => undefined,
+      );
+      await ticks(rng.nextInt(60));
+      fs.crash(rng.fork(`crash-${cycle}-recovery`), { tear: true });
+      await recovering;
+      probes.recoveryCrashes++;
+    }
     // The old engine is dead (its handles fail with EBADF); reopen the disk.
     const again = await RaftLogEngine.open(fs, config);
     const got = await enginePicture(again);
@@ -239,7 +251,7 @@ const seedCount = process.env['SIM_SEED'] !== undefined ? 1 : Number(process.env
 
 describe('RaftLogEngine crash safety on SimFs', () => {
   it(`keeps every acknowledged synced batch and shows no batch in part (${seedCount} seeds from ${baseSeed})`, async () => {
-    const probes: Probes = { recoveredBatches: 0, lostBatches: 0, tornTails: 0, multiFile: 0 };
+    const probes: Probes = { recoveredBatches: 0, lostBatches: 0, tornTails: 0, multiFile: 0, recoveryCrashes: 0 };
     for (let seed = baseSeed; seed < baseSeed + seedCount; seed++) {
       try {
         await runSeed(seed, probes);
@@ -253,6 +265,7 @@ describe('RaftLogEngine crash safety on SimFs', () => {
       expect(probes.lostBatches).toBeGreaterThan(0);
       expect(probes.tornTails).toBeGreaterThan(0);
       expect(probes.multiFile).toBeGreaterThan(0);
+      expect(probes.recoveryCrashes).toBeGreaterThan(0);
     }
   });
 });
