@@ -585,6 +585,22 @@ export class Raft {
         }
         return;
       }
+      case MT.MsgBeat:
+      case MT.MsgPropose:
+      case MT.MsgAppend:
+      case MT.MsgAppendResponse:
+      case MT.MsgRequestVoteResponse:
+      case MT.MsgSnapshot:
+      case MT.MsgHeartbeat:
+      case MT.MsgHeartbeatResponse:
+      case MT.MsgUnreachable:
+      case MT.MsgSnapStatus:
+      case MT.MsgCheckQuorum:
+      case MT.MsgTransferLeader:
+      case MT.MsgTimeoutNow:
+      case MT.MsgReadIndex:
+      case MT.MsgReadIndexResp:
+      case MT.MsgRequestPreVoteResponse:
       default:
         break;
     }
@@ -633,6 +649,21 @@ export class Raft {
         }
         this.#sendReadIndexResponse(m);
         return;
+      case MT.MsgHup:
+      case MT.MsgAppend:
+      case MT.MsgAppendResponse:
+      case MT.MsgRequestVote:
+      case MT.MsgRequestVoteResponse:
+      case MT.MsgSnapshot:
+      case MT.MsgHeartbeat:
+      case MT.MsgHeartbeatResponse:
+      case MT.MsgUnreachable:
+      case MT.MsgSnapStatus:
+      case MT.MsgTransferLeader:
+      case MT.MsgTimeoutNow:
+      case MT.MsgReadIndexResp:
+      case MT.MsgRequestPreVote:
+      case MT.MsgRequestPreVoteResponse:
       default:
         break;
     }
@@ -673,6 +704,16 @@ export class Raft {
         else this.sendAppend(transferee);
         return;
       }
+      case MT.MsgHup:
+      case MT.MsgAppend:
+      case MT.MsgRequestVote:
+      case MT.MsgRequestVoteResponse:
+      case MT.MsgSnapshot:
+      case MT.MsgHeartbeat:
+      case MT.MsgTimeoutNow:
+      case MT.MsgReadIndexResp:
+      case MT.MsgRequestPreVote:
+      case MT.MsgRequestPreVoteResponse:
       default:
         return;
     }
@@ -821,6 +862,20 @@ export class Raft {
         return;
       case MT.MsgTimeoutNow:
         return;
+      case MT.MsgHup:
+      case MT.MsgBeat:
+      case MT.MsgAppendResponse:
+      case MT.MsgRequestVote:
+      case MT.MsgRequestVoteResponse:
+      case MT.MsgHeartbeatResponse:
+      case MT.MsgUnreachable:
+      case MT.MsgSnapStatus:
+      case MT.MsgCheckQuorum:
+      case MT.MsgTransferLeader:
+      case MT.MsgReadIndex:
+      case MT.MsgReadIndexResp:
+      case MT.MsgRequestPreVote:
+      case MT.MsgRequestPreVoteResponse:
       default:
         break;
     }
@@ -885,6 +940,17 @@ export class Raft {
         this.readStates.push({ index: m.index, requestCtx: e.data });
         return;
       }
+      case MT.MsgHup:
+      case MT.MsgBeat:
+      case MT.MsgAppendResponse:
+      case MT.MsgRequestVote:
+      case MT.MsgRequestVoteResponse:
+      case MT.MsgHeartbeatResponse:
+      case MT.MsgUnreachable:
+      case MT.MsgSnapStatus:
+      case MT.MsgCheckQuorum:
+      case MT.MsgRequestPreVote:
+      case MT.MsgRequestPreVoteResponse:
       default:
         return;
     }

@@ -12,7 +12,6 @@ describe('simulation', () => {
   if (one !== undefined) {
     it(`replays SIM_SEED=${one}`, () => {
       const c = runSimulation(BigInt(one), steps, true);
-      // eslint-disable-next-line no-console
       console.log(c.trace.slice(-200).join('\n'), '\n', c.summary());
     });
     return;
@@ -31,7 +30,6 @@ describe('simulation', () => {
     expect(totals['confChanges']).toBeGreaterThan(seeds / 4);
     expect(totals['snapshotsSent']).toBeGreaterThan(0);
     expect(totals['readsServed']).toBeGreaterThan(seeds / 4);
-    // eslint-disable-next-line no-console
     console.log(`simulation totals over ${seeds} seeds: ${JSON.stringify(totals)}`);
   });
 });

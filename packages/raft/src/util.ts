@@ -142,6 +142,23 @@ export function voteResponseType(t: eraftpb.MessageType): eraftpb.MessageType {
       return eraftpb.MessageType.MsgRequestVoteResponse;
     case eraftpb.MessageType.MsgRequestPreVote:
       return eraftpb.MessageType.MsgRequestPreVoteResponse;
+    case eraftpb.MessageType.MsgHup:
+    case eraftpb.MessageType.MsgBeat:
+    case eraftpb.MessageType.MsgPropose:
+    case eraftpb.MessageType.MsgAppend:
+    case eraftpb.MessageType.MsgAppendResponse:
+    case eraftpb.MessageType.MsgRequestVoteResponse:
+    case eraftpb.MessageType.MsgSnapshot:
+    case eraftpb.MessageType.MsgHeartbeat:
+    case eraftpb.MessageType.MsgHeartbeatResponse:
+    case eraftpb.MessageType.MsgUnreachable:
+    case eraftpb.MessageType.MsgSnapStatus:
+    case eraftpb.MessageType.MsgCheckQuorum:
+    case eraftpb.MessageType.MsgTransferLeader:
+    case eraftpb.MessageType.MsgTimeoutNow:
+    case eraftpb.MessageType.MsgReadIndex:
+    case eraftpb.MessageType.MsgReadIndexResp:
+    case eraftpb.MessageType.MsgRequestPreVoteResponse:
     default:
       throw new TypeError(`Not a vote message type: ${t}`);
   }

@@ -1,4 +1,4 @@
-import { eraftpb } from '@tikv-ts/proto';
+import type { eraftpb } from '@tikv-ts/proto';
 import type { Raft } from '../raft';
 import type { MemStorage } from '../storage';
 import type { Entry } from '../util';
