@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// Benchmark of engine-rocks (a script, not a test). Every figure is printed with its ratio
+// against a ceiling measured in the same run:
+//   - sync write batches with 1, 16 and 64 concurrent writers vs the disk's raw fdatasync rate
+//     (node:fs write + fdatasync of a small record, one at a time, in the same directory);
+//   - point gets, multi-gets and scanned keys per second vs rocksdb-native used directly on an
+//     identical database (same column family options, same data, same chunk size).
+// Read figures alternate engine/bare rounds and keep each side's best, to damp machine noise.
+//
+// Usage: node tools/bench-engine-rocks.mjs   (after `npx nx run @tikv-ts/engine-rocks:build`)
+// Env: BENCH_DIR (default: os.tmpdir()), BENCH_KEYS (default 200000), BENCH_ROUNDS (default 3).
+import { createRequire } from 'node:module';
+import { mkdtempSync, openSync, writeSync, fdatasyncSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'packages/engine-rocks/package.json'));
+const { RocksEngine, resolveCfOptions, DEFAULT_ROCKS_OPTIONS } = require(join(root, 'packages/engine-rocks/dist/index.js'));
+const RocksDB = require('rocksdb-native');
+
+const KEYS = Number(process.env.BENCH_KEYS ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const base = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-engine-rocks-'));
+const CFS = ['default', 'lock', 'write', 'raft'];
+const CF = 'write';
+const VALUE = Buffer.alloc(64, 0x5a);
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+function key(i) {
+  const b = Buffer.alloc(16);
+  b.write('z', 0);
+  b.writeUInt32BE(i, 12);
+  return b;
+}
+let lcg = 12345;
+function rnd(n) {
+  lcg = (Math.imul(lcg, 1103515245) + 12345) >>> 0;
+  return lcg % n;
+}
+async function pool(total, concurrency, fn) {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < total) await fn(i++);
+    }),
+  );
+}
+const rows = [];
+function report(name, value, unit, ceilingName, ceiling) {
+  const ratio = value / ceiling;
+  rows.push({ name, value, unit, ceilingName, ceiling, ratio });
+  console.log(`${name.padEnd(44)} ${value.toFixed(0).padStart(9)} ${unit.padEnd(10)} ${ceilingName.padEnd(30)} ${ceiling.toFixed(0).padStart(9)}  ratio ${ratio.toFixed(2)}x`);
+}
+
+function fdatasyncRate(dir, seconds = 2) {
+  const fd = openSync(join(dir, 'fdatasync.bin'), 'w');
+  const rec = Buffer.alloc(128, 1);
+  let n = 0;
+  const t0 = now();
+  while (now() - t0 < seconds) {
+    writeSync(fd, rec);
+    fdatasyncSync(fd);
+    n++;
+  }
+  const rate = n / (now() - t0);
+  closeSync(fd);
+  return rate;
+}
+
+function bareOpen(path) {
+  const families = CFS.map((cf) => {
+    const o = resolveCfOptions({}, cf);
+    return new RocksDB.ColumnFamily(cf, {
+      blockCache: o.blockCache,
+      writeBufferSize: o.writeBufferSizeBytes,
+      maxWriteBufferNumber: o.maxWriteBufferNumber,
+      filterPolicy: o.bloomFilterBitsPerKey > 0 ? new RocksDB.BloomFilterPolicy(o.bloomFilterBitsPerKey) : null,
+      tableBlockSize: o.blockSizeBytes,
+      tableCacheIndexAndFilterBlocks: o.blockCache,
+    });
+  });
+  return new RocksDB(path, {
+    columnFamily: families[0],
+    columnFamilies: families.slice(1),
+    maxBackgroundJobs: DEFAULT_ROCKS_OPTIONS.maxBackgroundJobs,
+    maxOpenFiles: DEFAULT_ROCKS_OPTIONS.maxOpenFiles,
+  });
+}
+
+async function main() {
+  console.log(`bench-engine-rocks: ${KEYS} keys, ${ROUNDS} rounds, dir ${base}`);
+  console.log(`${'figure'.padEnd(44)} ${'value'.padStart(9)} ${'unit'.padEnd(10)} ${'ceiling'.padEnd(30)} ${'value'.padStart(9)}`);
+
+  // 1. Sync batches vs raw fdatasync.
+  const fsync = fdatasyncRate(base);
+  const wdb = await RocksEngine.open({ path: join(base, 'sync') });
+  for (const writers of [1, 16, 64]) {
+    const total = writers === 1 ? 300 : writers * 40;
+    let seq = 0;
+    const t0 = now();
+    await pool(total, writers, async () => {
+      const wb = wdb.writeBatch();
+      const k = key(seq++);
+      wb.put('default', k, VALUE);
+      wb.put('write', k, VALUE);
+      await wb.write({ sync: true });
+    });
+    report(`sync batches, ${writers} writer(s)`, total / (now() - t0), 'batches/s', 'raw write+fdatasync', fsync);
+  }
+  await wdb.close();
+
+  // 2. Identical data in an engine and in a bare binding database.
+  const engine = await RocksEngine.open({ path: join(base, 'engine') });
+  const bare = bareOpen(join(base, 'bare'));
+  await bare.ready();
+  const bareCf = bare.columnFamily(CF);
+  for (let s = 0; s < KEYS; s += 1000) {
+    const wb = engine.writeBatch();
+    const bw = bareCf.write({ capacity: 1000 });
+    for (let i = s; i < Math.min(KEYS, s + 1000); i++) {
+      wb.put(CF, key(i), VALUE);
+      bw.tryPut(key(i), VALUE);
+    }
+    await wb.write();
+    await bw.flush();
+    bw.destroy();
+  }
+  await engine.flush();
+  await bareCf.flush();
+
+  const GETS = Math.min(KEYS, 50_000);
+  const CONC = 64;
+  const best = { eg: 0, bg: 0, em: 0, bm: 0, es: 0, bs: 0, er: 0, br: 0, ei: 0 };
+  const chunk = DEFAULT_ROCKS_OPTIONS.iteratorChunk;
+  for (let round = 0; round < ROUNDS; round++) {
+    let t0 = now();
+    await pool(GETS, CONC, async () => {
+      if ((await engine.get(CF, key(rnd(KEYS)))) === undefined) throw new Error('miss');
+    });
+    best.eg = Math.max(best.eg, GETS / (now() - t0));
+    t0 = now();
+    await pool(GETS, CONC, async () => {
+      if ((await bareCf.get(key(rnd(KEYS)))) === null) throw new Error('miss');
+    });
+    best.bg = Math.max(best.bg, GETS / (now() - t0));
+
+    const M = 100;
+    t0 = now();
+    for (let s = 0; s < GETS; s += M) {
+      const ks = Array.from({ length: M }, () => key(rnd(KEYS)));
+      await engine.multiGet(CF, ks);
+    }
+    best.em = Math.max(best.em, GETS / (now() - t0));
+    t0 = now();
+    for (let s = 0; s < GETS; s += M) {
+      const r = bareCf.read({ capacity: M });
+      const ps = Array.from({ length: M }, () => r.get(key(rnd(KEYS))));
+      r.tryFlush();
+      await Promise.all(ps);
+      r.destroy();
+    }
+    best.bm = Math.max(best.bm, GETS / (now() - t0));
+
+    for (const reverse of [false, true]) {
+      t0 = now();
+      const got = await engine.scan(CF, { reverse });
+      const e = got.length / (now() - t0);
+      t0 = now();
+      let n = 0;
+      for await (const _ of bareCf.iterator({}, { capacity: chunk, reverse })) n++;
+      const b = n / (now() - t0);
+      if (n !== got.length) throw new Error(`scan mismatch ${n} != ${got.length}`);
+      if (reverse) {
+        best.er = Math.max(best.er, e);
+        best.br = Math.max(best.br, b);
+      } else {
+        best.es = Math.max(best.es, e);
+        best.bs = Math.max(best.bs, b);
+      }
+    }
+    t0 = now();
+    const it = engine.iterator(CF);
+    let n = 0;
+    await it.seekToFirst();
+    for (;;) {
+      const part = await it.nextv(1024);
+      if (part.length === 0) break;
+      n += part.length;
+    }
+    it.close();
+    best.ei = Math.max(best.ei, n / (now() - t0));
+  }
+  report(`point gets (${CONC} in flight)`, best.eg, 'gets/s', 'rocksdb-native db.get', best.bg);
+  report('multiGet (100 keys per call)', best.em, 'gets/s', 'rocksdb-native read batch', best.bm);
+  report(`scan forward (chunk ${chunk})`, best.es, 'keys/s', 'rocksdb-native iterator', best.bs);
+  report(`scan reverse (chunk ${chunk})`, best.er, 'keys/s', 'rocksdb-native iterator', best.br);
+  report('iterator nextv(1024) forward', best.ei, 'keys/s', 'rocksdb-native iterator', best.bs);
+  await engine.close();
+  await bare.close();
+
+  const reads = rows.filter((r) => r.unit !== 'batches/s');
+  const worst = Math.min(...reads.map((r) => r.ratio));
+  console.log(`target: reads through engine-rocks >= 0.8x the bare binding: worst ${worst.toFixed(2)}x -> ${worst >= 0.8 ? 'met' : 'NOT met'}`);
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(base, { recursive: true, force: true }));
