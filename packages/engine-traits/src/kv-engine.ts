@@ -9,9 +9,10 @@ import type { CfName } from './cf';
 // - Keys and values are byte arrays (`Uint8Array`, a Node `Buffer` is one). Keys are ordered
 //   bytewise (unsigned lexicographic, a proper prefix first): RocksDB's default comparator and the
 //   order of `compareBytes` in `@tikv-ts/codec`. The empty key and the empty value are legal.
-// - Ownership: an engine copies keys and values it is given by the time the call returns (for a
-//   `WriteBatch`, by the time `write` settles); arrays it returns belong to the caller to read but
-//   must not be mutated (engines may share them with their own storage).
+// - Ownership: arrays passed to a write (`put`, `delete`, `deleteRange`, or added to a
+//   `WriteBatch`) must not be mutated until that write's promise settles; after that the engine
+//   holds its own copy. Arrays an engine returns may be read but must not be mutated (engines may
+//   share them with their own storage).
 // - Ranges are half open: `[start, end)`; a range whose end is not above its start is empty.
 // - Anything done on a closed engine (or on a snapshot or iterator of one) rejects or throws
 //   `EngineClosedError`; storage failures are `EngineIoError`. A column family name that is not a
@@ -154,7 +155,7 @@ export interface SyncMutable {
  * as is (writing the same mutations again).
  */
 export interface WriteBatch {
-  /** Adds a put. The batch copies or retains `key` and `value` until `write` settles: do not mutate them before. */
+  /** Adds a put. The batch may keep `key` and `value` by reference until `write` settles: do not mutate them before. */
   put(cf: CfName, key: Uint8Array, value: Uint8Array): void;
   /** Adds a delete. */
   delete(cf: CfName, key: Uint8Array): void;
