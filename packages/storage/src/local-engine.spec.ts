@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryEngine } from '@tikv-ts/engine-memory';
+import { RocksEngine } from '@tikv-ts/engine-rocks';
 import { LocalEngine } from './local-engine';
 import { runEngineSuite } from './testing';
 
@@ -26,4 +30,19 @@ describe('LocalEngine on engine-memory', () => {
     expect(await kv.get('default', Uint8Array.of(7))).toBeUndefined();
     await kv.close();
   });
+});
+
+describe('LocalEngine on engine-rocks', () => {
+  const root = mkdtempSync(join(tmpdir(), 'storage-local-engine-'));
+  let n = 0;
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  runEngineSuite(
+    {
+      factory: async () => {
+        const kv = await RocksEngine.open({ path: join(root, `db-${n++}`) });
+        return { engine: new LocalEngine(kv), cleanup: () => kv.close() };
+      },
+    },
+    it,
+  );
 });
