@@ -6,5 +6,6 @@ export {
   ROCKS_BLOCK_CACHE_BYTES_PER_CF,
   resolveCfOptions,
   rocksMemoryBoundBytes,
+  rocksOptionsFromTikvConfig,
 } from './options';
-export type { RocksEngineOptions, RocksCfOptions } from './options';
+export type { RocksEngineOptions, RocksCfOptions, TikvRocksdbConfig, TikvCfConfig } from './options';

@@ -20,6 +20,12 @@ export interface RocksCfOptions {
   readonly bloomFilterBitsPerKey?: number;
   /** Size of a data block in SST files, bytes. */
   readonly blockSizeBytes?: number;
+  /**
+   * Block compression. Only `'none'`: the prebuilt RocksDB of rocksdb-native 3.18.1 is compiled
+   * without compression libraries (its LOG reports snappy, lz4, zstd, zlib and bzip2 unsupported),
+   * so `RocksEngine.open` rejects any other value instead of silently ignoring it.
+   */
+  readonly compression?: 'none';
 }
 
 /** Options of {@link RocksEngine.open}. Absent fields take the small-machine defaults below. */
@@ -48,10 +54,10 @@ const MiB = 1024 * 1024;
  * that hold user data (`default`, `write`), 4 MiB memtables everywhere, 10-bit bloom filters.
  */
 export const DEFAULT_CF_OPTIONS: Readonly<Record<CfName, Required<RocksCfOptions>>> = Object.freeze({
-  default: { blockCache: true, writeBufferSizeBytes: 4 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 8192 },
-  write: { blockCache: true, writeBufferSizeBytes: 4 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 8192 },
-  lock: { blockCache: false, writeBufferSizeBytes: 2 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 4096 },
-  raft: { blockCache: false, writeBufferSizeBytes: 2 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 4096 },
+  default: { blockCache: true, writeBufferSizeBytes: 4 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 8192, compression: 'none' },
+  write: { blockCache: true, writeBufferSizeBytes: 4 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 8192, compression: 'none' },
+  lock: { blockCache: false, writeBufferSizeBytes: 2 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 4096, compression: 'none' },
+  raft: { blockCache: false, writeBufferSizeBytes: 2 * MiB, maxWriteBufferNumber: 2, bloomFilterBitsPerKey: 10, blockSizeBytes: 4096, compression: 'none' },
 });
 
 /** Engine-wide defaults. */
@@ -67,6 +73,7 @@ export function resolveCfOptions(options: Pick<RocksEngineOptions, 'cfs'>, cf: C
     maxWriteBufferNumber: given.maxWriteBufferNumber ?? d.maxWriteBufferNumber,
     bloomFilterBitsPerKey: given.bloomFilterBitsPerKey ?? d.bloomFilterBitsPerKey,
     blockSizeBytes: given.blockSizeBytes ?? d.blockSizeBytes,
+    compression: given.compression ?? d.compression,
   };
 }
 
@@ -83,4 +90,63 @@ export function rocksMemoryBoundBytes(options: Pick<RocksEngineOptions, 'cfs'>):
     total += (o.blockCache ? ROCKS_BLOCK_CACHE_BYTES_PER_CF : 0) + o.writeBufferSizeBytes * o.maxWriteBufferNumber;
   }
   return total;
+}
+
+/** A TiKV-style column family section (`[rocksdb.defaultcf]` and siblings), sizes already in bytes. */
+export interface TikvCfConfig {
+  readonly 'block-cache'?: boolean;
+  readonly 'write-buffer-size'?: number;
+  readonly 'max-write-buffer-number'?: number;
+  readonly 'bloom-filter-bits-per-key'?: number;
+  readonly 'block-size'?: number;
+  /** TiKV's per-level list; every level must be `"no"` with this binding (see `RocksCfOptions.compression`). */
+  readonly 'compression-per-level'?: readonly string[];
+}
+
+/** A TiKV-style `[rocksdb]` section, sizes already in bytes, plus our `memory-limit`. */
+export interface TikvRocksdbConfig {
+  readonly 'max-background-jobs'?: number;
+  readonly 'max-open-files'?: number;
+  readonly 'memory-limit'?: number;
+  readonly defaultcf?: TikvCfConfig;
+  readonly writecf?: TikvCfConfig;
+  readonly lockcf?: TikvCfConfig;
+  readonly raftcf?: TikvCfConfig;
+}
+
+function cfFromTikv(c: TikvCfConfig | undefined, name: string): RocksCfOptions {
+  if (c === undefined) return {};
+  const levels = c['compression-per-level'];
+  if (levels !== undefined && levels.some((l) => l !== 'no')) {
+    throw new RangeError(`rocksdb.${name}.compression-per-level must be "no" for every level: this RocksDB build has no compression, got ${JSON.stringify(levels)}`);
+  }
+  return {
+    ...(c['block-cache'] === undefined ? {} : { blockCache: c['block-cache'] }),
+    ...(c['write-buffer-size'] === undefined ? {} : { writeBufferSizeBytes: c['write-buffer-size'] }),
+    ...(c['max-write-buffer-number'] === undefined ? {} : { maxWriteBufferNumber: c['max-write-buffer-number'] }),
+    ...(c['bloom-filter-bits-per-key'] === undefined ? {} : { bloomFilterBitsPerKey: c['bloom-filter-bits-per-key'] }),
+    ...(c['block-size'] === undefined ? {} : { blockSizeBytes: c['block-size'] }),
+    ...(levels === undefined ? {} : { compression: 'none' as const }),
+  };
+}
+
+/**
+ * Engine options from a TiKV-style `[rocksdb]` config section (TiKV's key names; sizes must
+ * already be numbers of bytes, as the config loader produces them).
+ *
+ * @throws RangeError on a compression the binding cannot do
+ */
+export function rocksOptionsFromTikvConfig(path: string, config: TikvRocksdbConfig = {}): RocksEngineOptions {
+  return {
+    path,
+    cfs: {
+      default: cfFromTikv(config.defaultcf, 'defaultcf'),
+      write: cfFromTikv(config.writecf, 'writecf'),
+      lock: cfFromTikv(config.lockcf, 'lockcf'),
+      raft: cfFromTikv(config.raftcf, 'raftcf'),
+    },
+    ...(config['max-background-jobs'] === undefined ? {} : { maxBackgroundJobs: config['max-background-jobs'] }),
+    ...(config['max-open-files'] === undefined ? {} : { maxOpenFiles: config['max-open-files'] }),
+    ...(config['memory-limit'] === undefined ? {} : { memoryLimitBytes: config['memory-limit'] }),
+  };
 }

@@ -109,6 +109,7 @@ export class RocksEngine implements KvEngine {
     }
     const families = ALL_CFS.map((cf) => {
       const o = resolveCfOptions(options, cf);
+      if (o.compression !== 'none') throw new RangeError(`Column family ${cf}: compression ${String(o.compression)} is not available in this RocksDB build`);
       return new RocksDB.ColumnFamily(cf, {
         blockCache: o.blockCache,
         writeBufferSize: o.writeBufferSizeBytes,
