@@ -267,5 +267,5 @@ describe('RaftLogEngine crash safety on SimFs', () => {
       expect(probes.multiFile).toBeGreaterThan(0);
       expect(probes.recoveryCrashes).toBeGreaterThan(0);
     }
-  });
+  }, 300_000);
 });

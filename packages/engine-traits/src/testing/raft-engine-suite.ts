@@ -560,6 +560,6 @@ export function runRaftEngineSuite(options: RaftEngineSuiteOptions): void {
         }
       }
       await check();
-    });
+    }, 60_000);
   });
 }
