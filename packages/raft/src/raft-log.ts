@@ -1,3 +1,4 @@
+import { eraftpb } from '@tikv-ts/proto';
 import { invariant } from '@tikv-ts/util';
 import { CompactedError, UnavailableError } from './errors';
 import { Unstable } from './log-unstable';
@@ -23,6 +24,8 @@ export class RaftLog {
   persisted: bigint;
   /** Size limit of the committed entries handed out in one Ready. */
   readonly maxNextEntsSize: number;
+  /** Indexes of the conf change entries in the log after the snapshot, ascending. */
+  #confIndexes: bigint[] = [];
 
   constructor(storage: Storage, maxNextEntsSize: number = NO_LIMIT) {
     this.storage = storage;
@@ -33,6 +36,28 @@ export class RaftLog {
     this.applied = first - 1n;
     this.persisted = last;
     this.maxNextEntsSize = maxNextEntsSize;
+    if (last >= first) this.#noteConfChanges(storage.entries(first, last + 1n));
+    this.#commitImplied();
+  }
+
+  #noteConfChanges(ents: Entry[]): void {
+    for (const e of ents) {
+      if (e.entryType === eraftpb.EntryType.EntryConfChange || e.entryType === eraftpb.EntryType.EntryConfChangeV2) this.#confIndexes.push(e.index);
+    }
+  }
+
+  /**
+   * A leader appends a conf change only after applying every earlier one in its log, so
+   * whenever our log holds a conf change, every earlier conf change in it is committed (log
+   * matching makes our prefix the leader's). Knowing this keeps a node from campaigning with
+   * a configuration more than one change old (the "append" invariant of apply-time
+   * configuration changes, etcd#7625): it must apply those changes first.
+   */
+  #commitImplied(): void {
+    const n = this.#confIndexes.length;
+    if (n < 2) return;
+    const implied = this.#confIndexes[n - 2] as bigint;
+    if (implied > this.committed) this.committed = implied;
   }
 
   /** First index available in the log (entries before are in a snapshot). */
@@ -115,6 +140,9 @@ export class RaftLog {
     invariant(after >= this.committed, () => `appending after ${after} would truncate committed ${this.committed}`);
     if (after < this.persisted) this.persisted = after;
     this.unstable.truncateAndAppend(ents);
+    while (this.#confIndexes.length > 0 && (this.#confIndexes[this.#confIndexes.length - 1] as bigint) > after) this.#confIndexes.pop();
+    this.#noteConfChanges(ents);
+    this.#commitImplied();
     return this.lastIndex();
   }
 
@@ -262,6 +290,7 @@ export class RaftLog {
     if (this.persisted > index) this.persisted = index;
     this.committed = index;
     this.unstable.restore(s);
+    this.#confIndexes = [];
   }
 
   /** Sum of the entry sizes, for uncommitted-size accounting. */

@@ -127,7 +127,9 @@ export class MemStorage implements Storage {
     if (offset > BigInt(this.#ents.length)) {
       throw new RangeError(`Missing log entries: last index ${this.lastIndex()}, appending at ${(ents[0] as Entry).index}`);
     }
-    this.#ents = this.#ents.slice(0, Number(offset)).concat(ents);
+    // Truncate in place and push: appending at the end is the common case and must not copy the log.
+    this.#ents.length = Number(offset);
+    for (const e of ents) this.#ents.push(e);
   }
 
   /**

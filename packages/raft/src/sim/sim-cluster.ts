@@ -487,6 +487,7 @@ export class SimCluster {
       while (this.#net.length > 0) {
         const { m } = this.#net.shift() as InFlight;
         const to = this.nodes.get(m.to);
+        if (to?.raw !== undefined) this.#log(`deliver ${MT[m.msgType]} ${m.from}->${m.to} term=${m.term} idx=${m.index} lt=${m.logTerm} n=${m.entries.length} commit=${m.commit} rej=${m.reject}`);
         try {
           to?.raw?.step(m);
         } catch (e: unknown) {
