@@ -601,3 +601,57 @@ describe('membership changes through RawNode-less raft', () => {
     expect(enc.encode('x')).toEqual(m?.entries[0]?.data);
   });
 });
+
+describe('apply-time configuration safety', () => {
+  const ccEntry = (index: bigint, term: bigint, cc: eraftpb.ConfChangeV2): eraftpb.Entry => ({
+    ...ent(index, term),
+    entryType: eraftpb.EntryType.EntryConfChangeV2,
+    data: eraftpb.ConfChangeV2.encode(cc).finish(),
+  });
+
+  it('a later conf change in the log proves the earlier ones committed, so the node applies them before campaigning', () => {
+    // Log: enter joint {1,2,3} -> {2,3,4} at 2, leave joint at 4; the node never learned the commit index.
+    const s = MemStorage.withConfState(newConfState([1n, 2n, 3n]));
+    s.append([
+      ent(1n, 1n),
+      ccEntry(2n, 1n, cc2(eraftpb.ConfChangeTransition.Explicit, [eraftpb.ConfChangeType.RemoveNode, 1n], [eraftpb.ConfChangeType.AddNode, 4n])),
+      ent(3n, 1n),
+      ccEntry(4n, 1n, cc2(eraftpb.ConfChangeTransition.Auto)),
+    ]);
+    s.setHardState(newHardState(1n, 0n, 0n));
+    const r = newTestRaft(3n, [1n, 2n, 3n], {}, s);
+    expect(r.raftLog.committed).toBe(2n);
+    // With the stale config {1,2,3} it could win with node 1's vote alone: it must not campaign.
+    r.step(hup(3n));
+    expect(r.state).toBe(StateRole.Follower);
+    r.applyConfChange(cc2(eraftpb.ConfChangeTransition.Explicit, [eraftpb.ConfChangeType.RemoveNode, 1n], [eraftpb.ConfChangeType.AddNode, 4n]));
+    r.raftLog.appliedTo(2n);
+    r.step(hup(3n));
+    expect(r.state).toBe(StateRole.Candidate);
+    // Joint config: node 1's vote is not enough.
+    r.step(msg(MT.MsgRequestVoteResponse, 1n, 3n, { term: r.term }));
+    expect(r.state).toBe(StateRole.Candidate);
+  });
+
+  it('the same inference applies to entries received from the leader', () => {
+    const r = newTestRaft(2n, [1n, 2n, 3n]);
+    r.becomeFollower(2n, 1n);
+    r.step(
+      msg(MT.MsgAppend, 1n, 2n, {
+        term: 2n,
+        index: 0n,
+        logTerm: 0n,
+        commit: 0n,
+        entries: [ccEntry(1n, 2n, cc2(eraftpb.ConfChangeTransition.Auto, [eraftpb.ConfChangeType.AddNode, 4n])), ent(2n, 2n), ccEntry(3n, 2n, cc2(eraftpb.ConfChangeTransition.Auto, [eraftpb.ConfChangeType.AddNode, 5n]))],
+      }),
+    );
+    expect(r.raftLog.committed).toBe(1n);
+  });
+
+  it('a follower does not re-forward another node read-index request', () => {
+    const r = newTestRaft(2n, [1n, 2n, 3n]);
+    r.becomeFollower(1n, 1n);
+    r.step(msg(MT.MsgReadIndex, 3n, 2n, { entries: [ent(0n, 0n, 'other')] }));
+    expect(readMessages(r)).toEqual([]);
+  });
+});
