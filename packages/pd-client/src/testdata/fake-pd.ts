@@ -138,7 +138,8 @@ export class FakePd {
     this.calls.set(method, this.count(method) + 1);
   }
 
-  #member(): pdpb.Member {
+  /** This member as GetMembers lists it. */
+  memberInfo(): pdpb.Member {
     return pdpb.Member.fromPartial({ name: this.name, memberId: BigInt(this.cluster.members.indexOf(this) + 1), clientUrls: [this.url] });
   }
 
@@ -202,15 +203,15 @@ export class FakePd {
     const c = this.cluster;
     const notBootstrapped = <T>(make: (h: pdpb.ResponseHeader) => T): T => make(this.#errHeader(pdpb.ErrorType.NOT_BOOTSTRAPPED, 'cluster is not bootstrapped'));
     return {
-      getMembers: ((call, callback) => {
+      getMembers: ((_call, callback) => {
         this.#count('GetMembers');
         const leader = c.members.find((m) => m.name === c.leaderName);
         callback(
           null,
           pdpb.GetMembersResponse.fromPartial({
             header: this.#okHeader(),
-            members: c.members.map((m) => m.#member()),
-            leader: leader?.#member(),
+            members: c.members.map((m) => m.memberInfo()),
+            leader: leader?.memberInfo(),
           }),
         );
       }) as grpc.handleUnaryCall<pdpb.GetMembersRequest, pdpb.GetMembersResponse> as Handler,
