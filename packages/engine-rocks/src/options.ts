@@ -50,7 +50,7 @@ export interface RocksEngineOptions {
 const MiB = 1024 * 1024;
 
 /**
- * Small-machine defaults per column family (about 80 MiB in all): block caches for the two CFs
+ * Small-machine defaults per column family (88 MiB in all, see rocksMemoryBoundBytes): block caches for the two CFs
  * that hold user data (`default`, `write`), 4 MiB memtables everywhere, 10-bit bloom filters.
  */
 export const DEFAULT_CF_OPTIONS: Readonly<Record<CfName, Required<RocksCfOptions>>> = Object.freeze({
