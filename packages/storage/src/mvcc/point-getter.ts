@@ -91,6 +91,9 @@ export async function pointGet(
   return { value: await reader.loadData(key, found.write), commitTs: found.commitTs };
 }
 
+/** Versions stepped over with next/prev before a scan seeks to the next user key. */
+const SKIP_STEPS = 4;
+
 /** Options of {@link scanKeys}. */
 export interface ScanOptions extends ReadOptions {
   /** Inclusive lower bound (user key); absent or empty = unbounded. */
@@ -174,13 +177,20 @@ export async function scanKeys(reader: MvccReader, options: ScanOptions): Promis
             out.push({ key: rawKey, value });
           }
         }
-        // Move past every version of this user key.
-        if (reverse) {
-          writeValid = await writeIt.seekForPrev(key.appendTs(0xffff_ffff_ffff_ffffn).asEncoded());
-          if (writeValid && Key.isUserKeyEq(writeIt.key(), user)) writeValid = await writeIt.prev();
-        } else {
-          writeValid = await writeIt.seek(key.appendTs(0n).asEncoded());
-          if (writeValid && Key.isUserKeyEq(writeIt.key(), user)) writeValid = await writeIt.next();
+        // Move past every version of this user key: step a few times (cheap, buffered), then seek.
+        let steps = 0;
+        while (writeValid && Key.isUserKeyEq(writeIt.key(), user) && steps < SKIP_STEPS) {
+          writeValid = await (reverse ? writeIt.prev() : writeIt.next());
+          steps++;
+        }
+        if (writeValid && Key.isUserKeyEq(writeIt.key(), user)) {
+          if (reverse) {
+            writeValid = await writeIt.seekForPrev(key.appendTs(0xffff_ffff_ffff_ffffn).asEncoded());
+            if (writeValid && Key.isUserKeyEq(writeIt.key(), user)) writeValid = await writeIt.prev();
+          } else {
+            writeValid = await writeIt.seek(key.appendTs(0n).asEncoded());
+            if (writeValid && Key.isUserKeyEq(writeIt.key(), user)) writeValid = await writeIt.next();
+          }
         }
       }
     }

@@ -1,4 +1,4 @@
-import { Key, bytesEqual } from '@tikv-ts/codec';
+import { Key, bytesEqual, keySuccessor } from '@tikv-ts/codec';
 import type { CfName, EngineIterator } from '@tikv-ts/engine-traits';
 import type { EngineSnapshot } from '../engine';
 import { DefaultNotFoundError } from '../errors';
@@ -22,7 +22,8 @@ export type TxnCommitRecord =
  */
 export class MvccReader {
   readonly #snap: EngineSnapshot;
-  readonly #iters = new Map<CfName, EngineIterator>();
+  readonly #iters = new Map<string, EngineIterator>();
+  readonly #iterKeys = new Map<string, Uint8Array>();
 
   constructor(snap: EngineSnapshot) {
     this.#snap = snap;
@@ -33,12 +34,22 @@ export class MvccReader {
     return this.#snap;
   }
 
-  #iter(cf: CfName): EngineIterator {
-    let it = this.#iters.get(cf);
-    if (it === undefined) {
-      it = this.#snap.iterator(cf);
-      this.#iters.set(cf, it);
+  /**
+   * A cursor over the versions of one user key only: bounds keep engines from reading ahead
+   * into other keys (engine-rocks reads a chunk of entries per seek). Reused while the next call
+   * is for the same key.
+   */
+  #iter(cf: CfName, key: Key): EngineIterator {
+    const cacheKey = `${cf}`;
+    const enc = key.asEncoded();
+    const cached = this.#iters.get(cacheKey);
+    if (cached !== undefined && this.#iterKeys.get(cacheKey) !== undefined && bytesEqual(this.#iterKeys.get(cacheKey) as Uint8Array, enc)) {
+      return cached;
     }
+    cached?.close();
+    const it = this.#snap.iterator(cf, { lowerBound: enc, upperBound: keySuccessor(key.appendTs(0n).asEncoded()) });
+    this.#iters.set(cacheKey, it);
+    this.#iterKeys.set(cacheKey, enc);
     return it;
   }
 
@@ -50,7 +61,7 @@ export class MvccReader {
 
   /** The newest write record of `key` with commit ts `<= ts` (of any type), with one seek. */
   async seekWrite(key: Key, ts: bigint): Promise<{ commitTs: bigint; write: Write } | undefined> {
-    const it = this.#iter('write');
+    const it = this.#iter('write', key);
     if (!(await it.seek(key.appendTs(ts).asEncoded()))) return undefined;
     const k = it.key();
     if (!Key.isUserKeyEq(k, key.asEncoded())) return undefined;
@@ -63,7 +74,7 @@ export class MvccReader {
    * `get_write`.
    */
   async getWrite(key: Key, ts: bigint): Promise<{ commitTs: bigint; write: Write } | undefined> {
-    const it = this.#iter('write');
+    const it = this.#iter('write', key);
     const enc = key.asEncoded();
     let valid = await it.seek(key.appendTs(ts).asEncoded());
     while (valid) {
@@ -91,7 +102,7 @@ export class MvccReader {
    * (TiKV `get_txn_commit_record`): walks write records with commit ts `>= startTs`, newest first.
    */
   async getTxnCommitRecord(key: Key, startTs: bigint): Promise<TxnCommitRecord> {
-    const it = this.#iter('write');
+    const it = this.#iter('write', key);
     const enc = key.asEncoded();
     let valid = await it.seek(key.appendTs(0xffff_ffff_ffff_ffffn).asEncoded());
     let overlapped: { commitTs: bigint; write: Write } | undefined;
@@ -119,7 +130,7 @@ export class MvccReader {
    */
   async scanWritesOfKey(key: Key): Promise<{ commitTs: bigint; write: Write }[]> {
     const out: { commitTs: bigint; write: Write }[] = [];
-    const it = this.#iter('write');
+    const it = this.#iter('write', key);
     const enc = key.asEncoded();
     let valid = await it.seek(enc);
     while (valid) {
@@ -134,7 +145,7 @@ export class MvccReader {
   /** Every value of `key` in CF default, newest start ts first. */
   async scanValuesOfKey(key: Key): Promise<{ startTs: bigint; value: Uint8Array }[]> {
     const out: { startTs: bigint; value: Uint8Array }[] = [];
-    const it = this.#iter('default');
+    const it = this.#iter('default', key);
     const enc = key.asEncoded();
     let valid = await it.seek(enc);
     while (valid) {
@@ -207,6 +218,7 @@ export class MvccReader {
   close(): void {
     for (const it of this.#iters.values()) it.close();
     this.#iters.clear();
+    this.#iterKeys.clear();
   }
 }
 

@@ -15,14 +15,17 @@ export class LatchLock {
   }
 }
 
-/** FNV-1a 64-bit hash of a key (the latch and lock-wait key hash). */
+/**
+ * FNV-1a hash of a key, 32 bits widened to a bigint (the latch slot and lock-wait key hash).
+ * Stable across runs and processes.
+ */
 export function keyHash(key: Uint8Array): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of key) {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffff_ffff_ffff_ffffn;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key[i] as number;
+    h = Math.imul(h, 0x01000193);
   }
-  return h;
+  return BigInt(h >>> 0);
 }
 
 /**
