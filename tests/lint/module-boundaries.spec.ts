@@ -14,12 +14,17 @@ interface LintMessage {
 
 interface Probe {
   project: string;
-  importFrom: string;
+  importFrom?: string;
+  source?: string;
   spec?: boolean;
+  folder?: string;
 }
+
+const AMBIENT = 'export const t = Date.now() + Math.random();\nsetTimeout(() => undefined, 1);\n';
 
 const probes = {
   codecToStorage: { project: 'packages/codec', importFrom: '@tikv-ts/storage' },
+  batchToPd: { project: 'packages/batch-system', importFrom: '@tikv-ts/pd' },
   rocksToMemory: { project: 'packages/engine-rocks', importFrom: '@tikv-ts/engine-memory' },
   serverToApp: { project: 'packages/server', importFrom: '@tikv-ts/tikv-server' },
   storageToRocks: { project: 'packages/storage', importFrom: '@tikv-ts/engine-rocks' },
@@ -29,16 +34,21 @@ const probes = {
   raftToCodec: { project: 'packages/raft', importFrom: '@tikv-ts/codec' },
   serverToStorage: { project: 'packages/server', importFrom: '@tikv-ts/storage' },
   codecToUtil: { project: 'packages/codec', importFrom: '@tikv-ts/util' },
+  raftAmbient: { project: 'packages/raft', source: AMBIENT },
+  raftSpecAmbient: { project: 'packages/raft', source: AMBIENT, spec: true },
+  utilNodeAmbient: { project: 'packages/util', source: AMBIENT, folder: 'src/node' },
+  raftFs: { project: 'packages/raft', source: "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n" },
 } satisfies Record<string, Probe>;
 
 type ProbeName = keyof typeof probes;
 let errors: Record<ProbeName, string[]>;
+let bans: Record<ProbeName, string[]>;
 
 beforeAll(() => {
   const entries = Object.entries(probes) as [ProbeName, Probe][];
   const input = entries.map(([, p]) => ({
-    filePath: `${p.project}/src/lint-probe${p.spec === true ? '.spec' : ''}.ts`,
-    source: `import { x } from '${p.importFrom}';\nexport const y = x;\n`,
+    filePath: `${p.project}/${p.folder ?? 'src'}/lint-probe${p.spec === true ? '.spec' : ''}.ts`,
+    source: p.source ?? `import { x } from '${p.importFrom ?? ''}';\nexport const y = x;\n`,
   }));
   const run = spawnSync(process.execPath, [resolve(root, 'tools/lint/probe.mjs')], {
     cwd: root,
@@ -48,6 +58,7 @@ beforeAll(() => {
   if (run.status !== 0) throw new Error(`tools/lint/probe.mjs failed: ${run.stderr}`);
   const results = JSON.parse(run.stdout) as LintMessage[][];
   errors = {} as Record<ProbeName, string[]>;
+  bans = {} as Record<ProbeName, string[]>;
   entries.forEach(([name], i) => {
     const messages = results[i] ?? [];
     const fatal = messages.find((m) => m.fatal === true);
@@ -55,14 +66,21 @@ beforeAll(() => {
     errors[name] = messages
       .filter((m) => m.ruleId === '@nx/enforce-module-boundaries')
       .map((m) => m.message);
+    bans[name] = messages
+      .filter((m) => m.ruleId !== null && m.ruleId.startsWith('no-restricted-'))
+      .map((m) => m.ruleId as string);
   });
 }, 120_000);
 
 describe('module boundaries (layer order)', () => {
-  it('rejects an upward import from layer 0 to layer 3', () => {
-    expect(errors.codecToStorage.join('\n')).toMatch(
-      /tagged with "layer:0" can only depend on libs tagged with "scope:base"/,
+  it('rejects an upward import (layer 1 -> layer 4)', () => {
+    expect(errors.batchToPd.join('\n')).toMatch(
+      /tagged with "layer:1" can only depend on libs tagged with "layer:0"/,
     );
+  });
+
+  it('rejects an upward import that would also close a cycle (codec -> storage)', () => {
+    expect(errors.codecToStorage.length).toBeGreaterThan(0);
   });
 
   it('rejects an import within one layer (engine-rocks -> engine-memory)', () => {
@@ -93,5 +111,24 @@ describe('module boundaries (layer order)', () => {
   it('accepts downward imports (server -> storage, codec -> util)', () => {
     expect(errors.serverToStorage).toEqual([]);
     expect(errors.codecToUtil).toEqual([]);
+  });
+});
+
+describe('determinism bans (layers 0-4)', () => {
+  it('reject ambient time, randomness and global timers in library sources', () => {
+    expect(bans.raftAmbient.sort()).toEqual([
+      'no-restricted-globals',
+      'no-restricted-properties',
+      'no-restricted-properties',
+    ]);
+  });
+
+  it('reject node:fs in library sources', () => {
+    expect(bans.raftFs).toEqual(['no-restricted-imports']);
+  });
+
+  it('allow them in specs and in util/src/node', () => {
+    expect(bans.raftSpecAmbient).toEqual([]);
+    expect(bans.utilNodeAmbient).toEqual([]);
   });
 });
