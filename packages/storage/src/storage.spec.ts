@@ -8,6 +8,7 @@ import {
   DeadlockError,
   InvalidTxnTsoError,
   KeyIsLockedError,
+  LockTypeNotMatchError,
   PessimisticLockNotFoundError,
   PessimisticLockRolledBackError,
   PrimaryMismatchError,
@@ -389,13 +390,24 @@ describe('Storage on LocalEngine(engine-memory)', () => {
       });
       expect(r.values.map(str)).toEqual(['va', '']);
       expect(r.notFounds).toEqual([false, true]);
-      const e = await s.pessimisticLock(ctx, { keys: [{ key: k('c') }], primaryLock: k('a'), startVersion: ts(10), forUpdateTs: ts(10), lockTtl: 3000n, checkExistence: true, lockOnlyIfExists: true });
+      const e = await s.pessimisticLock(ctx, { keys: [{ key: k('c') }], primaryLock: k('a'), startVersion: ts(10), forUpdateTs: ts(10), lockTtl: 3000n, returnValues: true, lockOnlyIfExists: true });
       expect(e.locked).toEqual([false]);
       expect(e.notFounds).toEqual([true]);
+      const ex = await s.pessimisticLock(ctx, { keys: [{ key: k('a') }, { key: k('c') }], primaryLock: k('a'), startVersion: ts(10), forUpdateTs: ts(10), lockTtl: 3000n, checkExistence: true });
+      expect(ex.notFounds).toEqual([false, true]);
+      expect(ex.values).toEqual([]);
       await mustPrewrite(s, [put('a', 'na'), put('b', 'nb')], 'a', ts(10), { forUpdateTs: ts(10), check: true });
+      // A missing pessimistic lock is amended when nothing was committed since start ts...
+      await mustPrewrite(s, [put('y', 'amended')], 'a', ts(10), { forUpdateTs: ts(10), check: true });
+      // ...and refused when something was.
+      await mustPut(s, 'z', 'other', ts(3), ts(12));
       await expect(mustPrewrite(s, [put('z', 'x')], 'a', ts(10), { forUpdateTs: ts(10), check: true })).rejects.toBeInstanceOf(PessimisticLockNotFoundError);
-      await s.commit(ctx, { keys: [k('a'), k('b')], startVersion: ts(10), commitVersion: ts(11) });
+      // An optimistic prewrite over a pessimistic lock of the same transaction is a type mismatch.
+      await s.pessimisticLock(ctx, { keys: [{ key: k('m') }], primaryLock: k('m'), startVersion: ts(13), forUpdateTs: ts(13), lockTtl: 3000n });
+      await expect(mustPrewrite(s, [put('m', 'x')], 'm', ts(13))).rejects.toBeInstanceOf(LockTypeNotMatchError);
+      await s.commit(ctx, { keys: [k('a'), k('b'), k('y')], startVersion: ts(10), commitVersion: ts(11) });
       expect(await mustGet(s, 'b', ts(12))).toBe('nb');
+      expect(await mustGet(s, 'y', ts(12))).toBe('amended');
     });
 
     it('reports PessimisticRetry conflicts, AlreadyExist, rolled back locks, and rolls back', async () => {
@@ -410,6 +422,20 @@ describe('Storage on LocalEngine(engine-memory)', () => {
       await expect(
         s.pessimisticLock(ctx, { keys: [{ key: k('b') }], primaryLock: k('b'), startVersion: ts(30), forUpdateTs: ts(30), lockTtl: 3000n }),
       ).rejects.toBeInstanceOf(PessimisticLockRolledBackError);
+      // ForceLock wake-up mode locks despite the newer commit and reports it with the latest value.
+      const forced = await s.pessimisticLock(ctx, {
+        keys: [{ key: k('a') }],
+        primaryLock: k('a'),
+        startVersion: ts(5),
+        forUpdateTs: ts(15),
+        lockTtl: 3000n,
+        returnValues: true,
+        wakeUpMode: kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
+      });
+      expect(forced.lockedWithConflictTs).toEqual([ts(20)]);
+      expect(forced.values.map(str)).toEqual(['v']);
+      expect((await rawLock(kv, 'a'))?.forUpdateTs).toBe(ts(20));
+      expect((await rawLock(kv, 'a'))?.isLockedWithConflict).toBe(true);
       await s.pessimisticLock(ctx, { keys: [{ key: k('c') }], primaryLock: k('c'), startVersion: ts(40), forUpdateTs: ts(40), lockTtl: 3000n });
       expect((await rawLock(kv, 'c'))?.lockType).toBe('pessimistic');
       await s.pessimisticRollback(ctx, { keys: [k('c')], startVersion: ts(40), forUpdateTs: ts(40) });
@@ -460,7 +486,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
       expect(e).toBeInstanceOf(DeadlockError);
       expect(extractKeyError(e).deadlock?.lockTs).toBe(ts(10));
       await s.pessimisticRollback(ctx, { keys: [k('b')], startVersion: ts(20), forUpdateTs: ts(20) });
-      expect(await t10waits).toEqual({ values: [], notFounds: [], locked: [true] });
+      expect(await t10waits).toEqual({ values: [], notFounds: [], locked: [true], lockedWithConflictTs: [0n] });
     });
   });
 

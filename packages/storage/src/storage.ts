@@ -49,6 +49,8 @@ export interface TxnContext extends EngineContext {
   readonly resolvedLocks?: readonly bigint[];
   /** Transactions known committed: reads take the value from their locks. */
   readonly committedLocks?: readonly bigint[];
+  /** The client resent this request (prewrite of pessimistic transactions then re-checks conflicts). */
+  readonly isRetryRequest?: boolean;
 }
 
 /** Options of {@link Storage}. */
@@ -135,6 +137,8 @@ export interface PessimisticLockParams {
   readonly checkExistence?: boolean;
   readonly lockOnlyIfExists?: boolean;
   readonly minCommitTs?: bigint;
+  /** `kvrpcpb.PessimisticLockWakeUpMode`: ForceLock locks despite a newer commit and reports it. */
+  readonly wakeUpMode?: kvrpcpb.PessimisticLockWakeUpMode;
 }
 
 /** Result of {@link Storage.pessimisticLock}. */
@@ -145,6 +149,8 @@ export interface PessimisticLockResult {
   readonly notFounds: boolean[];
   /** Per key: locked (false when `lockOnlyIfExists` skipped a missing key). */
   readonly locked: boolean[];
+  /** Per key: with ForceLock wake-up mode, the newer commit ts it was locked at despite a conflict (0: none). */
+  readonly lockedWithConflictTs: bigint[];
 }
 
 /** One transaction of a batch resolve (`kvrpcpb.TxnInfo`): commit ts 0 = roll back. */
@@ -426,6 +432,7 @@ export class Storage {
           lockTtl: p.lockTtl,
           minCommitTs: p.minCommitTs ?? 0n,
           assertionLevel: p.assertionLevel ?? kvrpcpb.AssertionLevel.Off,
+          isRetryRequest: ctx.isRetryRequest === true,
         };
         const txn = new MvccTxn(p.startVersion);
         const locks: KeyIsLockedError[] = [];
@@ -707,8 +714,9 @@ export class Storage {
       const values: Uint8Array[] = [];
       const notFounds: boolean[] = [];
       const locked: boolean[] = [];
+      const lockedWithConflictTs: bigint[] = [];
       for (const k of p.keys) {
-        const r = await acquirePessimisticLock(txn, reader, k.key, {
+        const r = await acquirePessimisticLock(txn, reader, this.#cm, k.key, {
           primary: p.primaryLock,
           startTs: p.startVersion,
           forUpdateTs: p.forUpdateTs,
@@ -718,12 +726,14 @@ export class Storage {
           needCheckExistence: p.checkExistence === true,
           lockOnlyIfExists: p.lockOnlyIfExists === true,
           minCommitTs: p.minCommitTs ?? 0n,
+          allowLockWithConflict: p.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
         });
         if (p.returnValues === true) values.push(r.value ?? new Uint8Array(0));
         if (p.returnValues === true || p.checkExistence === true) notFounds.push(!r.exists);
         locked.push(r.locked);
+        lockedWithConflictTs.push(r.lockedWithConflictTs);
       }
-      return { result: { values, notFounds, locked }, modifies: txn.modifies };
+      return { result: { values, notFounds, locked, lockedWithConflictTs }, modifies: txn.modifies };
     });
   }
 

@@ -8,7 +8,9 @@ import {
   AssertionFailedError,
   CommitTsExpiredError,
   CommitTsTooLargeError,
+  InvalidRequestError,
   KeyIsLockedError,
+  LockTypeNotMatchError,
   PessimisticLockNotFoundError,
   PessimisticLockRolledBackError,
   TxnLockNotFoundError,
@@ -50,6 +52,8 @@ export interface TxnProps {
   readonly lockTtl: bigint;
   readonly minCommitTs: bigint;
   readonly assertionLevel: kvrpcpb.AssertionLevel;
+  /** `Context.is_retry_request`: a resent prewrite (pessimistic transactions then re-check conflicts). */
+  readonly isRetryRequest: boolean;
 }
 
 /** What a pessimistic transaction expects of a key at prewrite. */
@@ -109,38 +113,56 @@ export async function prewriteKey(
   const key = Key.fromRaw(mutation.key);
   const rawKey = mutation.key;
   const isPrimary = bytesEqual(rawKey, props.primary);
+  const isPessimisticLockKey = pessimisticAction === 'check';
+  const shouldNotExist = mutation.type === 'insert' || mutation.type === 'checkNotExists';
+  if (props.isPessimistic && mutation.type === 'checkNotExists') {
+    throw new InvalidRequestError('Cannot handle CheckNotExists in a pessimistic prewrite');
+  }
+  // An existence check is a read at start ts: it bumps max ts (linearizability of inserts).
+  if (shouldNotExist) cm.updateMaxTs(props.startTs);
+  let lockTtl = props.lockTtl;
+  let minCommitTsFloor = props.minCommitTs;
   let lockedPessimistically = false;
   let oldLock: Lock | undefined;
 
   const lock = await reader.loadLock(key);
   if (lock !== undefined) {
     if (lock.ts !== props.startTs) {
-      if (pessimisticAction === 'check') {
+      if (isPessimisticLockKey) {
         throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the key is locked by another transaction');
       }
-      throw new KeyIsLockedError(lock.toLockInfo(rawKey));
+      const info = lock.toLockInfo(rawKey);
+      // TiKV: in pessimistic transactions such conflicts are on unlocked index keys; resolve at once.
+      if (props.isPessimistic) info.lockTtl = 0n;
+      throw new KeyIsLockedError(info);
     }
     if (lock.lockType === 'pessimistic') {
-      if (!props.isPessimistic) {
-        throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'optimistic prewrite met a pessimistic lock');
-      }
-      if (lock.forUpdateTs > props.forUpdateTs) {
-        throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the pessimistic lock is newer than the prewrite');
-      }
+      if (!props.isPessimistic) throw new LockTypeNotMatchError(props.startTs, rawKey, true);
+      // Our own pessimistic lock: overwrite it, keeping a TTL or min commit ts pushed since.
+      if (lock.ttl > lockTtl) lockTtl = lock.ttl;
+      if (lock.minCommitTs > minCommitTsFloor) minCommitTsFloor = lock.minCommitTs;
       lockedPessimistically = true;
       oldLock = lock;
     } else {
       // Already prewritten by this transaction: an idempotent retry.
-      return lock.minCommitTs === 0n ? 'skip' : lock.minCommitTs;
+      return lock.useAsyncCommit ? lock.minCommitTs : 'skip';
     }
-  } else if (pessimisticAction === 'check') {
-    const rec = await reader.getTxnCommitRecord(key, props.startTs);
-    if (rec.kind === 'committed') return 'skip';
-    throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the pessimistic lock is missing');
+  } else if (isPessimisticLockKey) {
+    // TiKV `amend_pessimistic_lock`: the lock may have been lost by pipelined locking; accept the
+    // prewrite when nothing was committed at or after the start ts.
+    const newest = await reader.seekWrite(key, TS_MAX);
+    if (newest !== undefined && newest.commitTs >= props.startTs) {
+      throw new PessimisticLockNotFoundError(props.startTs, rawKey, 'the pessimistic lock is missing');
+    }
   }
 
-  if (!lockedPessimistically) {
-    // Conflict and constraint checks (TiKV `check_for_newer_version`).
+  // Pessimistic transactions checked conflicts when locking; their unlocked keys (secondary
+  // index keys) are checked only on retried requests (TiKV `skip_constraint_check`).
+  const skipConstraintCheck = props.isPessimistic
+    ? isPessimisticLockKey || lockedPessimistically || !props.isRetryRequest
+    : props.skipConstraintCheck;
+  if (!skipConstraintCheck) {
+    // TiKV `check_for_newer_version`.
     const newest = await reader.seekWrite(key, TS_MAX);
     if (newest !== undefined) {
       if (newest.commitTs > props.startTs) {
@@ -152,16 +174,8 @@ export async function prewriteKey(
       ) {
         throw writeConflict(props.startTs, newest.write, newest.commitTs, key, props.primary, kvrpcpb.WriteConflict_Reason.SelfRolledBack);
       }
-      // Our own rollback may hide behind another transaction's commit at the same ts.
-      if (newest.commitTs === props.startTs && newest.write.startTs !== props.startTs) {
-        const rec = await reader.getTxnCommitRecord(key, props.startTs);
-        if (rec.kind === 'rolledBack' || rec.kind === 'overlappedRollback') {
-          throw writeConflict(props.startTs, newest.write, newest.commitTs, key, props.primary, kvrpcpb.WriteConflict_Reason.SelfRolledBack);
-        }
-      }
     }
-    const shouldNotExist = mutation.type === 'insert' || mutation.type === 'checkNotExists';
-    if (shouldNotExist && !props.skipConstraintCheck) {
+    if (shouldNotExist) {
       const put = await latestPut(reader, key, TS_MAX);
       if (put !== undefined) throw new AlreadyExistError(rawKey, put.write.startTs);
     }
@@ -170,23 +184,21 @@ export async function prewriteKey(
 
   const lockType = lockTypeOf(mutation);
   if (lockType === undefined) {
-    // CheckNotExists writes nothing; a pessimistic lock on it is released at commit as a Lock.
-    return 'skip';
+    // CheckNotExists writes nothing and needs no guard: its min commit ts only has to pass start ts.
+    if (props.commitKind.kind === 'twoPc') return 'skip';
+    return minCommitTsFloor > props.startTs ? minCommitTsFloor : props.startTs + 1n;
   }
 
   const newLock = new Lock({
     lockType,
     primary: props.primary,
     ts: props.startTs,
-    ttl: props.lockTtl,
+    ttl: lockTtl,
     forUpdateTs: props.isPessimistic ? props.forUpdateTs : 0n,
     txnSize: props.txnSize,
-    minCommitTs: props.minCommitTs,
+    minCommitTs: minCommitTsFloor,
   });
-  if (oldLock !== undefined) {
-    newLock.rollbackTs = [...oldLock.rollbackTs];
-    if (oldLock.ttl > newLock.ttl) newLock.ttl = oldLock.ttl;
-  }
+  if (oldLock !== undefined) newLock.rollbackTs = [...oldLock.rollbackTs];
   if (mutation.type === 'put' || mutation.type === 'insert') {
     if (isShortValue(mutation.value)) newLock.shortValue = mutation.value;
     else txn.putValue(key, props.startTs, mutation.value);
@@ -462,6 +474,8 @@ export interface PessimisticLockKeyResult {
   readonly exists: boolean;
   /** False when `lockOnlyIfExists` skipped a missing key. */
   readonly locked: boolean;
+  /** With `allowLockWithConflict`: the newer commit ts the key was locked at despite a conflict (0 if none). */
+  readonly lockedWithConflictTs: bigint;
 }
 
 /** Parameters of {@link acquirePessimisticLock}. */
@@ -475,6 +489,8 @@ export interface PessimisticLockParams {
   readonly needCheckExistence: boolean;
   readonly lockOnlyIfExists: boolean;
   readonly minCommitTs: bigint;
+  /** TiKV's "force lock" wake-up mode: lock despite a newer commit, reporting it. */
+  readonly allowLockWithConflict: boolean;
 }
 
 /**
@@ -482,56 +498,107 @@ export interface PessimisticLockParams {
  *
  * @throws KeyIsLockedError (another transaction's lock: the caller may wait),
  *   WriteConflictError (PessimisticRetry: a commit newer than for_update_ts),
- *   PessimisticLockRolledBackError, AlreadyExistError
+ *   PessimisticLockRolledBackError, AlreadyExistError, LockTypeNotMatchError
  */
 export async function acquirePessimisticLock(
   txn: MvccTxn,
   reader: MvccReader,
+  cm: ConcurrencyManager<Lock>,
   rawKey: Uint8Array,
   p: PessimisticLockParams,
 ): Promise<PessimisticLockKeyResult> {
   const key = Key.fromRaw(rawKey);
-  const wantValue = p.needValue || p.needCheckExistence || p.shouldNotExist || p.lockOnlyIfExists;
-  const readValue = async (): Promise<Uint8Array | undefined> => {
-    const put = await latestPut(reader, key, TS_MAX);
-    return put === undefined ? undefined : reader.loadData(key, put.write);
-  };
+  if (p.lockOnlyIfExists && !p.needValue) {
+    throw new InvalidRequestError('lock_only_if_exists of a pessimistic lock request needs return_values');
+  }
+  // Reading the value (or its existence) is a read at for_update_ts.
+  if (p.shouldNotExist || p.needValue || p.needCheckExistence) cm.updateMaxTs(p.forUpdateTs);
+  let forUpdateTs = p.forUpdateTs;
+  let needLoadValue = p.needValue;
+
   const lock = await reader.loadLock(key);
   if (lock !== undefined) {
     if (lock.ts !== p.startTs) throw new KeyIsLockedError(lock.toLockInfo(rawKey));
-    if (lock.lockType !== 'pessimistic') {
-      // Already prewritten by this transaction: nothing to lock again (TiKV returns the lock's value).
-      const value = wantValue ? (lock.lockType === 'put' ? (lock.shortValue ?? (await reader.snapshot.get('default', key.appendTs(lock.ts).asEncoded()))) : undefined) : undefined;
-      return { value, exists: value !== undefined, locked: true };
+    if (lock.lockType !== 'pessimistic') throw new LockTypeNotMatchError(p.startTs, rawKey, false);
+    let lockedWithConflictTs = 0n;
+    if (p.allowLockWithConflict && forUpdateTs < lock.forUpdateTs) {
+      // A lost response of an earlier locked-with-conflict request: answer the same way.
+      needLoadValue = true;
+      forUpdateTs = lock.forUpdateTs;
+      lockedWithConflictTs = lock.forUpdateTs;
     }
-    const value = wantValue ? await readValue() : undefined;
-    if (p.shouldNotExist && value !== undefined) throw new AlreadyExistError(rawKey, 0n);
-    if (lock.forUpdateTs < p.forUpdateTs || lock.ttl < p.lockTtl) {
+    let value: Uint8Array | undefined;
+    let exists = false;
+    if (needLoadValue || p.needCheckExistence || p.shouldNotExist) {
+      const put = await latestPut(reader, key, forUpdateTs);
+      if (put !== undefined) {
+        if (p.shouldNotExist) {
+          if (put.commitTs > p.forUpdateTs) {
+            throw writeConflict(p.startTs, put.write, put.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+          }
+          throw new AlreadyExistError(rawKey, put.write.startTs);
+        }
+        exists = true;
+        if (needLoadValue) value = await reader.loadData(key, put.write);
+      }
+    }
+    if (forUpdateTs > lock.forUpdateTs) {
       const l = lock.clone();
-      if (l.forUpdateTs < p.forUpdateTs) l.forUpdateTs = p.forUpdateTs;
-      if (l.ttl < p.lockTtl) l.ttl = p.lockTtl;
+      l.forUpdateTs = forUpdateTs;
+      l.ttl = p.lockTtl;
+      l.minCommitTs = p.minCommitTs;
       txn.putLock(key, l);
     }
-    return { value, exists: value !== undefined, locked: true };
+    return { value, exists, locked: true, lockedWithConflictTs };
   }
+
+  let conflict: { startTs: bigint; commitTs: bigint; write: Write } | undefined;
+  let value: Uint8Array | undefined;
+  let exists = false;
   const newest = await reader.seekWrite(key, TS_MAX);
   if (newest !== undefined) {
-    if (newest.commitTs > p.forUpdateTs) {
-      throw writeConflict(p.startTs, newest.write, newest.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    const { commitTs, write } = newest;
+    if (commitTs > forUpdateTs) {
+      if (!p.allowLockWithConflict) {
+        throw writeConflict(p.startTs, write, commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+      }
+      conflict = { startTs: write.startTs, commitTs, write };
+      forUpdateTs = commitTs;
+      needLoadValue = true;
     }
-    // Our own rollback (also one hidden as an overlapped rollback) forbids locking again.
-    const rec = await reader.getTxnCommitRecord(key, p.startTs);
-    if (rec.kind === 'rolledBack' || rec.kind === 'overlappedRollback') {
+    // Our own rollback, as a record or as the overlapped flag of another commit at start ts.
+    if (commitTs === p.startTs && (write.writeType === 'rollback' || write.hasOverlappedRollback)) {
       throw new PessimisticLockRolledBackError(p.startTs, rawKey);
     }
-    if (rec.kind === 'committed') {
-      // The transaction already committed this key: a stale request.
-      throw writeConflict(p.startTs, rec.write, rec.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    if (commitTs > p.startTs) {
+      const older = await reader.seekWrite(key, p.startTs);
+      if (
+        older !== undefined &&
+        older.commitTs === p.startTs &&
+        (older.write.writeType === 'rollback' || older.write.hasOverlappedRollback)
+      ) {
+        throw new PessimisticLockRolledBackError(p.startTs, rawKey);
+      }
+    }
+    // The latest data version (skipping Lock and Rollback records).
+    const latest = write.writeType === 'put' || write.writeType === 'delete' ? newest : await reader.getWrite(key, commitTs - 1n);
+    if (latest !== undefined && latest.write.writeType === 'put') {
+      if (p.shouldNotExist) {
+        if (conflict !== undefined) {
+          throw writeConflict(p.startTs, conflict.write, conflict.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+        }
+        throw new AlreadyExistError(rawKey, latest.write.startTs);
+      }
+      exists = true;
+      if (needLoadValue) value = await reader.loadData(key, latest.write);
     }
   }
-  const value = wantValue ? await readValue() : undefined;
-  if (p.shouldNotExist && value !== undefined) throw new AlreadyExistError(rawKey, 0n);
-  if (p.lockOnlyIfExists && value === undefined) return { value: undefined, exists: false, locked: false };
+  if (p.lockOnlyIfExists && !exists) {
+    if (conflict !== undefined) {
+      throw writeConflict(p.startTs, conflict.write, conflict.commitTs, key, p.primary, kvrpcpb.WriteConflict_Reason.PessimisticRetry);
+    }
+    return { value: undefined, exists: false, locked: false, lockedWithConflictTs: 0n };
+  }
   txn.putLock(
     key,
     new Lock({
@@ -539,11 +606,12 @@ export async function acquirePessimisticLock(
       primary: p.primary,
       ts: p.startTs,
       ttl: p.lockTtl,
-      forUpdateTs: p.forUpdateTs,
+      forUpdateTs,
       minCommitTs: p.minCommitTs,
+      isLockedWithConflict: conflict !== undefined,
     }),
   );
-  return { value, exists: value !== undefined, locked: true };
+  return { value, exists, locked: true, lockedWithConflictTs: conflict?.commitTs ?? 0n };
 }
 
 /** Removes the transaction's pessimistic lock on `key` if its for_update_ts is at most `forUpdateTs` (TiKV `pessimistic_rollback`). */
