@@ -210,6 +210,32 @@ describe('Storage on LocalEngine(engine-memory)', () => {
       expect(extractKeyError(new CommittedError(1n, 2n, k('b'))).abort).toContain('committed');
     });
 
+    it('a rollback at the commit ts of a running async-commit transaction survives its commit', async () => {
+      const { s, kv } = setup();
+      const asyncPrewrite = (t: bigint) =>
+        s.prewrite(ctx, { mutations: [put('k', 'v')], primaryLock: k('k'), startVersion: t, lockTtl: 3000n, useAsyncCommit: true, secondaries: [] });
+      await asyncPrewrite(ts(10));
+      // Transaction ts(15) is rolled back on k while ts(10) holds it...
+      await s.cleanup(ctx, { key: k('k'), startVersion: ts(15), currentTs: 0n });
+      expect((await rawLock(kv, 'k'))?.rollbackTs).toEqual([ts(15)]);
+      // ...and ts(10) then commits exactly at ts(15): the rollback stays as the overlapped flag.
+      await s.commit(ctx, { keys: [k('k')], startVersion: ts(10), commitVersion: ts(15) });
+      const w = (await writesOf(kv, 'k')).find((x) => x.commitTs === ts(15));
+      expect([w?.write.writeType, w?.write.startTs, w?.write.hasOverlappedRollback]).toEqual(['put', ts(10), true]);
+      await expect(mustPrewrite(s, [put('k', 'late')], 'k', ts(15))).rejects.toBeInstanceOf(WriteConflictError);
+      // Same through check txn status and check secondary locks.
+      await asyncPrewrite(ts(20));
+      await s.checkTxnStatus(ctx, { primaryKey: k('k'), lockTs: ts(25), callerStartTs: 0n, currentTs: 0n, rollbackIfNotExist: true });
+      await asyncPrewrite(ts(20));
+      await s.checkSecondaryLocks(ctx, { keys: [k('k')], startVersion: ts(26) });
+      expect((await rawLock(kv, 'k'))?.rollbackTs).toEqual([ts(25), ts(26)]);
+      // A lock that started after the rollback ts is not marked.
+      await s.commit(ctx, { keys: [k('k')], startVersion: ts(20), commitVersion: ts(30) });
+      await asyncPrewrite(ts(40));
+      await s.cleanup(ctx, { key: k('k'), startVersion: ts(35), currentTs: 0n });
+      expect((await rawLock(kv, 'k'))?.rollbackTs).toEqual([]);
+    });
+
     it('rollback over another transaction committed at the same ts marks it overlapped', async () => {
       const { s, kv } = setup();
       // t1 commits at ts(10); then the pessimistic primary of a txn that started at ts(10) is rolled back.

@@ -308,12 +308,13 @@ export async function commitKey(txn: MvccTxn, reader: MvccReader, key: Key, comm
  * record at `key + start_ts`, or, when another transaction committed at exactly that ts, the
  * overlapped-rollback flag on its record (only when the rollback must be protected).
  */
-function writeRollback(
+async function writeRollback(
   txn: MvccTxn,
+  reader: MvccReader,
   key: Key,
   isProtected: boolean,
   overlapped: { commitTs: bigint; write: Write } | undefined,
-): void {
+): Promise<void> {
   if (overlapped !== undefined) {
     if (isProtected) {
       const w = new Write({ ...overlapped.write, hasOverlappedRollback: true });
@@ -322,6 +323,24 @@ function writeRollback(
     return;
   }
   txn.putWrite(key, txn.startTs, Write.rollback(txn.startTs, isProtected));
+  if (isProtected) {
+    // An async-commit transaction holding the key may still pick exactly our start ts as its
+    // commit ts, and its commit record would replace our rollback record: note the rollback in
+    // its lock so that the commit keeps it as the overlapped-rollback flag (TiKV `rollback_ts`).
+    const other = await reader.loadLock(key);
+    if (
+      other !== undefined &&
+      other.ts !== txn.startTs &&
+      other.useAsyncCommit &&
+      other.ts < txn.startTs &&
+      other.minCommitTs <= txn.startTs &&
+      !other.rollbackTs.includes(txn.startTs)
+    ) {
+      const l = other.clone();
+      l.rollbackTs.push(txn.startTs);
+      txn.putLock(key, l);
+    }
+  }
 }
 
 /**
@@ -346,7 +365,7 @@ export async function rollbackLock(
   }
   if (lock.lockType === 'put' && lock.shortValue === undefined) txn.deleteValue(key, lock.ts);
   const isProtected = forceProtect || (lock.isPessimisticTxn() && key.isEncodedFrom(lock.primary));
-  writeRollback(txn, key, isProtected, rec.overlappedWrite);
+  await writeRollback(txn, reader, key, isProtected, rec.overlappedWrite);
   txn.unlockKey(key, lock);
 }
 
@@ -386,7 +405,7 @@ export async function checkTxnStatusMissingLock(
     case 'none': {
       if (resolvingPessimisticLock) return { kind: 'lockNotExistDoNothing' };
       if (action === 'returnError') throw new TxnNotFoundError(txn.startTs, key.toRaw());
-      writeRollback(txn, key, action === 'protectedRollback', rec.overlappedWrite);
+      await writeRollback(txn, reader, key, action === 'protectedRollback', rec.overlappedWrite);
       return { kind: 'lockNotExist' };
     }
     default: {
@@ -653,7 +672,7 @@ export async function checkSecondaryLock(txn: MvccTxn, reader: MvccReader, key: 
       return { kind: 'rolledBack' };
     case 'none':
       // Leave a protected rollback so a late prewrite of this secondary fails.
-      writeRollback(txn, key, true, rec.overlappedWrite);
+      await writeRollback(txn, reader, key, true, rec.overlappedWrite);
       return { kind: 'rolledBack' };
     default: {
       const never: never = rec;
