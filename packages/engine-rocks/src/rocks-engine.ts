@@ -14,6 +14,7 @@ import type {
   WriteBatch,
   WriteOptions,
 } from '@tikv-ts/engine-traits';
+import { GetBatcher } from './get-batcher';
 import { readChunk } from './native-chunk';
 import { DEFAULT_ROCKS_OPTIONS, resolveCfOptions, rocksMemoryBoundBytes } from './options';
 import type { RocksEngineOptions } from './options';
@@ -79,6 +80,7 @@ export class RocksEngine implements KvEngine {
   readonly #path: string;
   readonly #root: RocksDB;
   readonly #cfDb: readonly RocksDB[];
+  readonly #getters: readonly GetBatcher[];
   readonly #wal: WalSyncer;
   readonly #chunk: number;
   readonly #live = new Set<LiveResource>();
@@ -92,6 +94,7 @@ export class RocksEngine implements KvEngine {
     this.#path = path;
     this.#root = root;
     this.#cfDb = ALL_CFS.map((cf) => (cf === 'default' ? root : root.columnFamily(cf)));
+    this.#getters = this.#cfDb.map((db) => new GetBatcher(db));
     this.#wal = new WalSyncer(path, () => root.currentWalFile());
     this.#chunk = chunk;
   }
@@ -243,7 +246,7 @@ export class RocksEngine implements KvEngine {
   }
 
   get(cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return readGet(this, this.#cfDb, cf, key);
+    return readGet(this, this.#getters, cf, key);
   }
 
   multiGet(cf: CfName, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
@@ -360,11 +363,11 @@ export class RocksEngine implements KvEngine {
   }
 }
 
-async function readGet(engine: RocksEngine, dbs: readonly RocksDB[], cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
+async function readGet(engine: RocksEngine, getters: readonly GetBatcher[], cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
   engine.check();
-  const db = dbs[cfIndex(cf)] as RocksDB;
+  const getter = getters[cfIndex(cf)] as GetBatcher;
   try {
-    const v = await db.get(key);
+    const v = await getter.get(key);
     return v ?? undefined;
   } catch (e: unknown) {
     throw engine.fail('get', e);
@@ -487,6 +490,7 @@ export class RocksWriteBatch implements WriteBatch {
 export class RocksSnapshot implements Snapshot, LiveResource {
   readonly #engine: RocksEngine;
   readonly #sessions: (RocksDB | undefined)[];
+  readonly #getters: (GetBatcher | undefined)[] = [undefined, undefined, undefined, undefined];
   #closed = false;
 
   /** @internal Use `engine.snapshot()`. */
@@ -510,8 +514,14 @@ export class RocksSnapshot implements Snapshot, LiveResource {
 
   async get(cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
     const s = this.#session(cf);
+    const i = cfIndex(cf);
+    let getter = this.#getters[i];
+    if (getter === undefined) {
+      getter = new GetBatcher(s);
+      this.#getters[i] = getter;
+    }
     try {
-      return (await s.get(key)) ?? undefined;
+      return (await getter.get(key)) ?? undefined;
     } catch (e: unknown) {
       throw this.#engine.fail('get', e);
     }
@@ -537,7 +547,12 @@ export class RocksSnapshot implements Snapshot, LiveResource {
     this.#engine.untrack(this);
     // Closing a session only unregisters it; RocksDB releases the snapshot when the last session
     // (including those of iterators made from this snapshot) is closed.
-    for (const s of this.#sessions.reverse()) if (s !== undefined) void s.close().catch(() => undefined);
+    // Deferred by a microtask so that gets issued before close(), whose read batch is sent in
+    // an earlier microtask (GetBatcher), still run on the open sessions.
+    const sessions = this.#sessions.filter((x): x is RocksDB => x !== undefined).reverse();
+    queueMicrotask(() => {
+      for (const x of sessions) void x.close().catch(() => undefined);
+    });
   }
 }
 
