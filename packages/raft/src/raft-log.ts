@@ -20,6 +20,8 @@ export class RaftLog {
   committed: bigint;
   /** Highest index the application has applied. */
   applied: bigint;
+  /** Highest index handed out for application (in a Ready, or a snapshot), >= applied. */
+  applying: bigint;
   /** Highest index known to be durable in storage (entries above it are not applied). */
   persisted: bigint;
   /** Size limit of the committed entries handed out in one Ready. */
@@ -34,6 +36,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1n);
     this.committed = first - 1n;
     this.applied = first - 1n;
+    this.applying = first - 1n;
     this.persisted = last;
     this.maxNextEntsSize = maxNextEntsSize;
     if (last >= first) this.#noteConfChanges(storage.entries(first, last + 1n));
@@ -191,6 +194,7 @@ export class RaftLog {
     if (i === 0n) return;
     invariant(this.committed >= i && i >= this.applied, () => `applied ${i} is out of range [prev ${this.applied}, committed ${this.committed}]`);
     this.applied = i;
+    if (this.applying < i) this.applying = i;
   }
 
   /** Entries up to (i, t) were written to storage. Returns whether `persisted` advanced. */

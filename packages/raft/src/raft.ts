@@ -1020,6 +1020,10 @@ export class Raft {
     if (cs === undefined) return false;
     const inConf = cs.voters.includes(this.id) || cs.learners.includes(this.id) || cs.votersOutgoing.includes(this.id);
     if (!inConf) return false;
+    // A requested snapshot may not cover more than what was already handed out for
+    // application: those entries (and their conf changes) will still be applied, and the
+    // snapshot's membership would then be changed twice. Wait for a newer snapshot.
+    if (this.pendingRequestSnapshot !== 0n && index <= this.raftLog.applying) return false;
     if (this.pendingRequestSnapshot === 0n && this.raftLog.matchTerm(index, term)) {
       // Our log already has the snapshot's last entry: fast-forward the commit index.
       this.raftLog.commitTo(index);

@@ -77,8 +77,6 @@ export class RawNode {
   #prevHs: HardState;
   #maxNumber = 0;
   #records: ReadyRecord[] = [];
-  /** Index of the last committed entry handed out for application. */
-  #commitSinceIndex: bigint;
 
   /**
    * Creates a node over `storage` (which may hold a previous run's state).
@@ -89,7 +87,7 @@ export class RawNode {
     this.raft = new Raft(resolved, storage);
     this.#prevSs = this.raft.softState();
     this.#prevHs = this.raft.hardState();
-    this.#commitSinceIndex = resolved.appliedIndex;
+    if (resolved.appliedIndex > this.raft.raftLog.applying) this.raft.raftLog.applying = resolved.appliedIndex;
   }
 
   /** Advances logical time by one tick (heartbeats, election timeouts). */
@@ -202,7 +200,7 @@ export class RawNode {
     if (r.msgs.length > 0) return true;
     if (r.raftLog.unstable.nextEntries().length > 0) return true;
     if (r.readStates.length > 0) return true;
-    return r.raftLog.hasNextEntriesSince(this.#commitSinceIndex);
+    return r.raftLog.hasNextEntriesSince(this.raft.raftLog.applying);
   }
 
   /** Collects everything to persist, send and apply (see {@link Ready}). Call only when {@link hasReady}. */
@@ -231,7 +229,7 @@ export class RawNode {
     const snapshot = r.raftLog.unstable.nextSnapshot();
     if (snapshot !== undefined) {
       const { index } = snapshotIndexTerm(snapshot);
-      if (this.#commitSinceIndex < index) this.#commitSinceIndex = index;
+      if (this.raft.raftLog.applying < index) this.raft.raftLog.applying = index;
       record.snapshotIndex = index;
       mustSync = true;
     }
@@ -257,9 +255,9 @@ export class RawNode {
   }
 
   #takeCommittedEntries(): Entry[] {
-    const ents = this.raft.raftLog.nextEntriesSince(this.#commitSinceIndex);
+    const ents = this.raft.raftLog.nextEntriesSince(this.raft.raftLog.applying);
     const last = ents[ents.length - 1];
-    if (last !== undefined) this.#commitSinceIndex = last.index;
+    if (last !== undefined) this.raft.raftLog.applying = last.index;
     return ents;
   }
 
@@ -270,7 +268,7 @@ export class RawNode {
    * handling them call {@link advanceApply}.
    */
   advance(rd: Ready): LightReady {
-    const applied = this.#commitSinceIndex;
+    const applied = this.raft.raftLog.applying;
     const light = this.advanceAppend(rd);
     this.advanceApplyTo(applied);
     return light;
@@ -329,7 +327,7 @@ export class RawNode {
 
   /** Every committed entry handed out so far was applied. */
   advanceApply(): void {
-    this.advanceApplyTo(this.#commitSinceIndex);
+    this.advanceApplyTo(this.raft.raftLog.applying);
   }
 
   /** Entries up to `applied` were applied. */

@@ -37,7 +37,8 @@ interface SimNode {
   readonly storage: SimStorage;
   raw: RawNode | undefined;
   /** A Ready taken but not yet persisted. */
-  pending: Ready | undefined;
+  /** Readies taken but not yet persisted, oldest first (at most one unless the run persists asynchronously). */
+  pending: Ready[];
   applied: bigint;
   confState: ConfState;
   /** Committed prefix already checked against the global record. */
@@ -98,6 +99,10 @@ export class SimCluster {
   readonly #maxInflight: number;
   readonly #dropRate: number;
   readonly #dupRate: number;
+  /** Persist Readies asynchronously (several in flight per node, acknowledged by number). */
+  readonly #async: boolean;
+  readonly #maxCommittedSizePerReady: number;
+  readonly #skipBcastCommit: boolean;
   // invariant state
   readonly #leaders = new Map<bigint, bigint>();
   readonly #entryIds = new Map<string, string>();
@@ -118,6 +123,9 @@ export class SimCluster {
     this.#maxInflight = r.nextRange(1, 8);
     this.#dropRate = r.chance(0.5) ? 0.05 : 0.2 * r.next();
     this.#dupRate = r.chance(0.5) ? 0.02 : 0.1 * r.next();
+    this.#async = r.chance(0.5);
+    this.#maxCommittedSizePerReady = r.chance(0.3) ? 50 : Number.MAX_SAFE_INTEGER;
+    this.#skipBcastCommit = r.chance(0.2);
     const initial = newConfState([1n, 2n, 3n]);
     for (let i = 1; i <= this.#opts.maxNodes; i++) {
       const id = BigInt(i);
@@ -128,12 +136,12 @@ export class SimCluster {
         storage.applySnapshot(newSnapshot(1n, 1n, initial));
         storage.setHardState(newHardState(1n, 0n, 1n));
       }
-      const node: SimNode = { id, storage, raw: undefined, pending: undefined, applied: 0n, confState: newConfState(), checkedCommit: 0n, incarnation: 0 };
+      const node: SimNode = { id, storage, raw: undefined, pending: [], applied: 0n, confState: newConfState(), checkedCommit: 0n, incarnation: 0 };
       storage.onSnapshot = () => this.#makeSnapshot(node);
       this.nodes.set(id, node);
       this.#start(node);
     }
-    this.#log(`config preVote=${this.#preVote} checkQuorum=${this.#checkQuorum} maxSizePerMsg=${this.#maxSizePerMsg} maxInflight=${this.#maxInflight} drop=${this.#dropRate.toFixed(3)} dup=${this.#dupRate.toFixed(3)}`);
+    this.#log(`config preVote=${this.#preVote} checkQuorum=${this.#checkQuorum} maxSizePerMsg=${this.#maxSizePerMsg} maxInflight=${this.#maxInflight} drop=${this.#dropRate.toFixed(3)} dup=${this.#dupRate.toFixed(3)} async=${this.#async} maxCommittedSizePerReady=${this.#maxCommittedSizePerReady} skipBcastCommit=${this.#skipBcastCommit}`);
   }
 
   #log(s: string): void {
@@ -159,11 +167,13 @@ export class SimCluster {
         readOnlyOption: ReadOnlyOption.Safe,
         maxSizePerMsg: this.#maxSizePerMsg,
         maxInflightMsgs: this.#maxInflight,
+        maxCommittedSizePerReady: this.#maxCommittedSizePerReady,
+        skipBcastCommit: this.#skipBcastCommit,
         rng: this.rng.fork(`node-${node.id}-${node.incarnation}`),
       },
       node.storage,
     );
-    node.pending = undefined;
+    node.pending = [];
     node.applied = index;
     node.confState = snap.metadata?.confState ?? newConfState();
     node.checkedCommit = index;
@@ -276,11 +286,12 @@ export class SimCluster {
       let any = false;
       for (const n of this.#live()) {
         const raw = n.raw as RawNode;
-        if (n.pending === undefined && raw.hasReady()) {
+        if (n.pending.length < (this.#async ? 3 : 1) && raw.hasReady()) {
           any = true;
           const rd = raw.ready();
           this.#onReady(n, rd);
-          n.pending = rd;
+          if (this.#async) raw.advanceAppendAsync(rd);
+          n.pending.push(rd);
           this.#send(rd.messages);
           if (this.rng.chance(0.6)) this.#persist(n);
         }
@@ -290,15 +301,14 @@ export class SimCluster {
   }
 
   #persistRandom(): void {
-    const n = this.#pick(this.#live().filter((x) => x.pending !== undefined));
+    const n = this.#pick(this.#live().filter((x) => x.pending.length > 0));
     if (n !== undefined) this.#persist(n);
   }
 
   #persist(n: SimNode): void {
     const raw = n.raw;
-    const rd = n.pending;
+    const rd = n.pending.shift();
     if (raw === undefined || rd === undefined) return;
-    n.pending = undefined;
     if (rd.snapshot !== undefined) {
       const { index } = snapshotIndexTerm(rd.snapshot);
       n.storage.applySnapshot(rd.snapshot);
@@ -312,6 +322,12 @@ export class SimCluster {
     this.#send(rd.persistedMessages);
     this.#apply(n, rd.committedEntries);
     for (const rs of rd.readStates) this.#onReadState(n, rs.index, rs.requestCtx);
+    if (this.#async) {
+      // Asynchronous persistence: acknowledge by number; what it unlocks comes in later Readies.
+      raw.onPersistReady(rd.number);
+      raw.advanceApplyTo(n.applied);
+      return;
+    }
     const light = raw.advance(rd);
     this.#send(light.messages);
     this.#apply(n, light.committedEntries);
@@ -423,7 +439,7 @@ export class SimCluster {
     const n = this.#pick(live) as SimNode;
     this.#log(`crash ${n.id}`);
     n.raw = undefined;
-    n.pending = undefined;
+    n.pending = [];
     this.stats.crashes++;
   }
 
@@ -522,12 +538,13 @@ export class SimCluster {
       let any = false;
       for (const n of this.#live()) {
         const raw = n.raw as RawNode;
-        if (n.pending !== undefined) this.#persistReliable(n);
+        while (n.pending.length > 0) this.#persistReliable(n);
         if (raw.hasReady()) {
           any = true;
           const rd = raw.ready();
           this.#onReady(n, rd);
-          n.pending = rd;
+          if (this.#async) raw.advanceAppendAsync(rd);
+          n.pending.push(rd);
           this.#sendReliable(rd.messages);
           this.#persistReliable(n);
         }
@@ -545,9 +562,8 @@ export class SimCluster {
 
   #persistReliable(n: SimNode): void {
     const raw = n.raw;
-    const rd = n.pending;
+    const rd = n.pending.shift();
     if (raw === undefined || rd === undefined) return;
-    n.pending = undefined;
     if (rd.snapshot !== undefined) {
       const { index } = snapshotIndexTerm(rd.snapshot);
       n.storage.applySnapshot(rd.snapshot);
@@ -560,6 +576,11 @@ export class SimCluster {
     this.#sendReliable(rd.persistedMessages);
     this.#apply(n, rd.committedEntries);
     for (const rs of rd.readStates) this.#onReadState(n, rs.index, rs.requestCtx);
+    if (this.#async) {
+      raw.onPersistReady(rd.number);
+      raw.advanceApplyTo(n.applied);
+      return;
+    }
     const light = raw.advance(rd);
     this.#sendReliable(light.messages);
     this.#apply(n, light.committedEntries);
