@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Key } from '@tikv-ts/codec';
+import type { KvEngine } from '@tikv-ts/engine-traits';
 import { MemoryEngine } from '@tikv-ts/engine-memory';
+import { RocksEngine } from '@tikv-ts/engine-rocks';
 import { kvrpcpb } from '@tikv-ts/proto';
 import { ManualClock } from '@tikv-ts/util/testing';
 import {
@@ -23,28 +28,49 @@ import { CommittedError } from './txn/actions';
 import { Lock, TS_MAX, Write } from './txn-types';
 import { ctx, del, k, mustGet, mustPrewrite, mustPut, put, str, ts } from './testdata/txn-helpers';
 
-function setup(opts: { waitForLockTimeoutMs?: number } = {}): { s: Storage; kv: MemoryEngine; clock: ManualClock } {
-  const kv = MemoryEngine.open();
+type EngineName = 'engine-memory' | 'engine-rocks';
+const rocksRoot = mkdtempSync(join(tmpdir(), 'storage-spec-'));
+let rocksSeq = 0;
+const opened: KvEngine[] = [];
+afterAll(async () => {
+  for (const kv of opened) await kv.close();
+  rmSync(rocksRoot, { recursive: true, force: true });
+});
+
+async function openKv(name: EngineName): Promise<KvEngine> {
+  const kv = name === 'engine-memory' ? MemoryEngine.open() : await RocksEngine.open({ path: join(rocksRoot, `db-${rocksSeq++}`) });
+  opened.push(kv);
+  return kv;
+}
+
+let engineName: EngineName = 'engine-memory';
+
+async function setup(opts: { waitForLockTimeoutMs?: number } = {}): Promise<{ s: Storage; kv: KvEngine; clock: ManualClock }> {
+  const kv = await openKv(engineName);
   const clock = new ManualClock();
   const s = new Storage({ engine: new LocalEngine(kv, { sync: false }), clock, ...opts });
   return { s, kv, clock };
 }
 
-async function rawLock(kv: MemoryEngine, key: string): Promise<Lock | undefined> {
+async function rawLock(kv: KvEngine, key: string): Promise<Lock | undefined> {
   const v = await kv.get('lock', Uint8Array.from([0x7a, ...Key.fromRaw(k(key)).asEncoded()]));
   return v === undefined ? undefined : Lock.parse(v);
 }
 
-async function writesOf(kv: MemoryEngine, key: string): Promise<{ commitTs: bigint; write: Write }[]> {
+async function writesOf(kv: KvEngine, key: string): Promise<{ commitTs: bigint; write: Write }[]> {
   const enc = Uint8Array.from([0x7a, ...Key.fromRaw(k(key)).asEncoded()]);
   const all = await kv.scan('write', { lowerBound: enc, upperBound: Uint8Array.from([...enc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) });
   return all.map((e) => ({ commitTs: Key.decodeTsFrom(e.key), write: Write.parse(e.value) }));
 }
 
-describe('Storage on LocalEngine(engine-memory)', () => {
+describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEngine(%s)', (name) => {
+  beforeAll(() => {
+    engineName = name;
+  });
+
   describe('reads and MVCC', () => {
     it('reads the newest version at or below the read ts', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'a', 'v1', ts(10), ts(11));
       await mustPut(s, 'a', 'v2', ts(20), ts(21));
       await mustPrewrite(s, [del('a')], 'a', ts(30));
@@ -57,7 +83,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('keeps short values in the write record and long ones in CF default', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       const long = 'x'.repeat(300);
       await mustPut(s, 'short', 's'.repeat(255), ts(1), ts(2));
       await mustPut(s, 'long', long, ts(3), ts(4));
@@ -70,7 +96,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('a lock blocks SI reads at or above its ts, with TiKV exceptions', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'k', 'old', ts(1), ts(2));
       await mustPrewrite(s, [put('k', 'new')], 'k', ts(10));
       await expect(s.get(ctx, k('k'), ts(20))).rejects.toBeInstanceOf(KeyIsLockedError);
@@ -94,7 +120,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('Lock-type and pessimistic locks never block reads', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'a', 'v', ts(1), ts(2));
       await mustPrewrite(s, [{ type: 'lock', key: k('a') }], 'a', ts(10));
       expect(await mustGet(s, 'a', ts(20))).toBe('v');
@@ -103,7 +129,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('batch get returns found pairs and per-key lock errors', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'a', '1', ts(1), ts(2));
       await mustPut(s, 'c', '3', ts(1), ts(2));
       await mustPrewrite(s, [put('c', 'x')], 'c', ts(5));
@@ -115,7 +141,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('scans forward, reverse, key-only, with limit and bounds, reporting locks', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       for (const [i, key] of ['a', 'b', 'c', 'd', 'e'].entries()) await mustPut(s, key, key + '1', ts(10 + i * 2), ts(11 + i * 2));
       await mustPut(s, 'b', 'b2', ts(30), ts(31));
       await mustPrewrite(s, [del('c')], 'c', ts(32));
@@ -133,7 +159,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
 
   describe('prewrite and commit', () => {
     it('rejects a prewrite over a newer commit (lost update) and a locked key', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       // Two transactions read-modify-write the same key; the second one to prewrite loses.
       await mustPut(s, 'x', '0', ts(1), ts(2));
       await mustPrewrite(s, [put('x', 'by-t1')], 'x', ts(10));
@@ -149,7 +175,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('write skew on one key: the transaction that read an old version cannot commit over it', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'balance', '100', ts(1), ts(2));
       // Both read at their start ts, both decide to write; only the first prewrite+commit wins.
       expect(await mustGet(s, 'balance', ts(10))).toBe('100');
@@ -159,7 +185,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('no dirty reads: uncommitted data is never returned', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('d', 'dirty')], 'd', ts(10));
       await expect(s.get(ctx, k('d'), ts(15))).rejects.toBeInstanceOf(KeyIsLockedError);
       await s.batchRollback(ctx, { keys: [k('d')], startVersion: ts(10) });
@@ -167,17 +193,17 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('insert and check-not-exists fail on existing keys', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'a', '1', ts(1), ts(2));
       await expect(mustPrewrite(s, [{ type: 'insert', key: k('a'), value: k('2') }], 'a', ts(5))).rejects.toBeInstanceOf(AlreadyExistError);
       await expect(mustPrewrite(s, [{ type: 'checkNotExists', key: k('a') }], 'a', ts(5))).rejects.toBeInstanceOf(AlreadyExistError);
       await mustPrewrite(s, [{ type: 'insert', key: k('b'), value: k('2') }, { type: 'checkNotExists', key: k('c') }], 'b', ts(6));
-      expect(await rawLock(s.engine instanceof LocalEngine ? (s.engine.kvEngine as MemoryEngine) : (undefined as never), 'c')).toBeUndefined();
+      expect(await rawLock((s.engine as LocalEngine).kvEngine, 'c')).toBeUndefined();
       expect(extractKeyError(new AlreadyExistError(k('a'), 1n)).alreadyExist?.key).toEqual(k('a'));
     });
 
     it('prewrite is idempotent and commit is idempotent', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('a', '1')], 'a', ts(5));
       await mustPrewrite(s, [put('a', '1')], 'a', ts(5));
       await s.commit(ctx, { keys: [k('a')], startVersion: ts(5), commitVersion: ts(6) });
@@ -186,7 +212,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('commit errors: invalid ts, expired commit ts, lock not found after rollback', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await expect(s.commit(ctx, { keys: [k('a')], startVersion: ts(5), commitVersion: ts(5) })).rejects.toBeInstanceOf(InvalidTxnTsoError);
       await mustPrewrite(s, [put('a', '1')], 'a', ts(5), { minCommitTs: ts(8) });
       const e = await s.commit(ctx, { keys: [k('a')], startVersion: ts(5), commitVersion: ts(7) }).catch((x: unknown) => x);
@@ -199,7 +225,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('a rollback record protects against a late prewrite; rolling back a committed key fails', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       await s.batchRollback(ctx, { keys: [k('a')], startVersion: ts(5) });
       expect((await writesOf(kv, 'a'))[0]?.write.writeType).toBe('rollback');
       const e = await mustPrewrite(s, [put('a', '1')], 'a', ts(5)).catch((x: unknown) => x);
@@ -211,7 +237,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('a rollback at the commit ts of a running async-commit transaction survives its commit', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       const asyncPrewrite = (t: bigint) =>
         s.prewrite(ctx, { mutations: [put('k', 'v')], primaryLock: k('k'), startVersion: t, lockTtl: 3000n, useAsyncCommit: true, secondaries: [] });
       await asyncPrewrite(ts(10));
@@ -237,7 +263,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('rollback over another transaction committed at the same ts marks it overlapped', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       // t1 commits at ts(10); then the pessimistic primary of a txn that started at ts(10) is rolled back.
       await mustPut(s, 'a', 'v', ts(5), ts(10));
       await s.checkTxnStatus(ctx, { primaryKey: k('a'), lockTs: ts(10), callerStartTs: 0n, currentTs: ts(20), rollbackIfNotExist: true });
@@ -251,7 +277,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
 
   describe('cleanup, check txn status, heartbeat', () => {
     it('cleanup respects the TTL against current ts and reports a commit', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('a', '1')], 'a', ts(100), { lockTtl: 50n });
       await expect(s.cleanup(ctx, { key: k('a'), startVersion: ts(100), currentTs: ts(120) })).rejects.toBeInstanceOf(KeyIsLockedError);
       expect((await s.cleanup(ctx, { key: k('a'), startVersion: ts(100), currentTs: ts(200) })).commitVersion).toBe(0n);
@@ -261,7 +287,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('check txn status: alive, min commit ts pushed, expired, committed, rolled back, not found', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('p', '1')], 'p', ts(100), { lockTtl: 100n, minCommitTs: ts(101) });
       let r = await s.checkTxnStatus(ctx, { primaryKey: k('p'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(150) });
       expect([r.lockTtl, r.action]).toEqual([100n, kvrpcpb.Action.NoAction]);
@@ -292,7 +318,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('check txn status: async commit locks are left alone unless force_sync_commit', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       const p = await s.prewrite(ctx, {
         mutations: [put('p', '1')],
         primaryLock: k('p'),
@@ -311,7 +337,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('check txn status: resolving pessimistic locks and verify-is-primary', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await s.pessimisticLock(ctx, { keys: [{ key: k('p') }, { key: k('s') }], primaryLock: k('p'), startVersion: ts(100), forUpdateTs: ts(100), lockTtl: 10n });
       await expect(
         s.checkTxnStatus(ctx, { primaryKey: k('s'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), verifyIsPrimary: true }),
@@ -324,7 +350,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('txn heartbeat extends the TTL and fails without a lock', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('p', '1')], 'p', ts(100), { lockTtl: 100n });
       expect((await s.txnHeartBeat(ctx, { primaryLock: k('p'), startVersion: ts(100), adviseLockTtl: 50n })).lockTtl).toBe(100n);
       expect((await s.txnHeartBeat(ctx, { primaryLock: k('p'), startVersion: ts(100), adviseLockTtl: 500n })).lockTtl).toBe(500n);
@@ -334,7 +360,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
 
   describe('async commit, 1PC, secondaries, resolve lock, scan lock', () => {
     it('async commit computes min commit ts from max ts and fails back to 2PC over max commit ts', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await s.get(ctx, k('zz'), ts(500));
       const r = await s.prewrite(ctx, { mutations: [put('a', '1'), put('b', '2')], primaryLock: k('a'), startVersion: ts(100), lockTtl: 3000n, useAsyncCommit: true, secondaries: [k('b')] });
       expect(r.minCommitTs).toBe(ts(500) + 1n);
@@ -347,7 +373,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('memory locks are seen by readers before the engine write', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       const guard = s.concurrencyManager.lockKey(Key.fromRaw(k('m')).asEncoded());
       guard.setLock(new Lock({ lockType: 'put', primary: k('m'), ts: ts(10), minCommitTs: ts(11), useAsyncCommit: true }));
       await expect(s.get(ctx, k('m'), ts(20))).rejects.toBeInstanceOf(KeyIsLockedError);
@@ -358,7 +384,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('1PC commits in the prewrite and leaves no lock', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       await s.get(ctx, k('x'), ts(300));
       const r = await s.prewrite(ctx, { mutations: [put('a', '1'), del('b')], primaryLock: k('a'), startVersion: ts(100), lockTtl: 3000n, tryOnePc: true });
       expect(r.onePcCommitTs).toBe(ts(300) + 1n);
@@ -371,7 +397,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('check secondary locks: locked, committed, and rolled back with protection', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await s.prewrite(ctx, { mutations: [put('p', '1'), put('s1', '1'), put('s2', '2')], primaryLock: k('p'), startVersion: ts(100), lockTtl: 3000n, useAsyncCommit: true, secondaries: [k('s1'), k('s2')] });
       let r = await s.checkSecondaryLocks(ctx, { keys: [k('s1'), k('s2')], startVersion: ts(100) });
       expect([r.locks.map((l) => str(l.key)), r.commitTs]).toEqual([['s1', 's2'], 0n]);
@@ -384,7 +410,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('resolve lock: one transaction over its keys, or many by txn infos, and scan lock', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPrewrite(s, [put('a', '1'), put('b', '1')], 'a', ts(10));
       await mustPrewrite(s, [put('c', '1')], 'c', ts(20));
       await mustPrewrite(s, [put('d', '1')], 'd', ts(30));
@@ -404,7 +430,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
 
   describe('pessimistic transactions', () => {
     it('locks, returns values and existence, then prewrites with the pessimistic check', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'a', 'va', ts(1), ts(2));
       const r = await s.pessimisticLock(ctx, {
         keys: [{ key: k('a') }, { key: k('b') }],
@@ -437,7 +463,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('reports PessimisticRetry conflicts, AlreadyExist, rolled back locks, and rolls back', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       await mustPut(s, 'a', 'v', ts(10), ts(20));
       const e = await s.pessimisticLock(ctx, { keys: [{ key: k('a') }], primaryLock: k('a'), startVersion: ts(5), forUpdateTs: ts(15), lockTtl: 3000n }).catch((x: unknown) => x);
       expect((e as WriteConflictError).reason).toBe(kvrpcpb.WriteConflict_Reason.PessimisticRetry);
@@ -469,7 +495,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('a lock request waits for the lock to go away, then retries', async () => {
-      const { s, clock } = setup();
+      const { s, clock } = await setup();
       await s.pessimisticLock(ctx, { keys: [{ key: k('a') }], primaryLock: k('a'), startVersion: ts(10), forUpdateTs: ts(10), lockTtl: 3000n });
       const waiting = s.pessimisticLock(ctx, { keys: [{ key: k('a') }], primaryLock: k('a'), startVersion: ts(20), forUpdateTs: ts(20), lockTtl: 3000n });
       await waitUntil(() => s.lockManager.waiterCount === 1);
@@ -487,7 +513,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('a lock wait times out with the lock, and a negative timeout does not wait', async () => {
-      const { s, clock } = setup({ waitForLockTimeoutMs: 500 });
+      const { s, clock } = await setup({ waitForLockTimeoutMs: 500 });
       await s.pessimisticLock(ctx, { keys: [{ key: k('a') }], primaryLock: k('a'), startVersion: ts(10), forUpdateTs: ts(10), lockTtl: 3000n });
       await expect(
         s.pessimisticLock(ctx, { keys: [{ key: k('a') }], primaryLock: k('a'), startVersion: ts(20), forUpdateTs: ts(20), lockTtl: 3000n, waitTimeout: -1n }),
@@ -501,7 +527,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('detects a deadlock between two waiters', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       const lock = (key: string, t: number) =>
         s.pessimisticLock(ctx, { keys: [{ key: k(key) }], primaryLock: k(key), startVersion: ts(t), forUpdateTs: ts(t), lockTtl: 3000n });
       await lock('a', 10);
@@ -518,7 +544,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
 
   describe('delete range, GC, MVCC by start ts', () => {
     it('delete range removes every CF of the range', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       for (const key of ['a', 'b', 'c']) await mustPut(s, key, key, ts(1), ts(2));
       await mustPrewrite(s, [put('b', 'x')], 'b', ts(5));
       await s.deleteRange(ctx, { startKey: k('b'), endKey: k('c') });
@@ -530,7 +556,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('mvcc get by start ts finds the key of a transaction', async () => {
-      const { s } = setup();
+      const { s } = await setup();
       await mustPut(s, 'q', 'v', ts(7), ts(8));
       const r = await s.mvccGetByStartTs(ctx, ts(7));
       expect(str(r?.key)).toBe('q');
@@ -539,7 +565,7 @@ describe('Storage on LocalEngine(engine-memory)', () => {
     });
 
     it('GC keeps exactly the newest version at or below the safe point and drops delete markers', async () => {
-      const { s, kv } = setup();
+      const { s, kv } = await setup();
       const long = (c: string) => c.repeat(300);
       await mustPut(s, 'a', long('1'), ts(10), ts(11));
       await mustPut(s, 'a', long('2'), ts(20), ts(21));
