@@ -53,6 +53,11 @@ export class Unstable {
     return this.entries.slice(start);
   }
 
+  /** Whether some entries were not handed out yet. */
+  hasNextEntries(): boolean {
+    return this.offsetInProgress < this.offset + BigInt(this.entries.length);
+  }
+
   /** The snapshot if not yet handed out. */
   nextSnapshot(): Snapshot | undefined {
     return this.snapshotInProgress ? undefined : this.snapshot;

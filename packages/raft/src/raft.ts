@@ -202,8 +202,10 @@ export class Raft {
     const pr = this.prs.progress.get(to);
     if (pr === undefined || pr.isPaused()) return false;
     const m = newMessage(MT.MsgAppend, to);
-    if (pr.pendingRequestSnapshot !== 0n) {
-      if (!this.#prepareSendSnapshot(m, pr, to)) return false;
+    // A follower asked for a snapshot: send one when available, else keep replicating (the
+    // follower keeps acknowledging entries, so the commit index never waits for the snapshot).
+    if (pr.pendingRequestSnapshot !== 0n && this.#prepareSendSnapshot(m, pr, to)) {
+      // snapshot prepared
     } else {
       const prevIndex = pr.nextIdx - 1n;
       const prevTerm = this.raftLog.tryTerm(prevIndex);
@@ -957,10 +959,9 @@ export class Raft {
   }
 
   #handleAppendEntries(m: Message): void {
-    if (this.pendingRequestSnapshot !== 0n) {
-      this.#sendRequestSnapshot();
-      return;
-    }
+    // Repeat a pending snapshot request, but keep replicating meanwhile: a group whose
+    // followers all wait for snapshots must still be able to commit.
+    if (this.pendingRequestSnapshot !== 0n) this.#sendRequestSnapshot();
     const r = newMessage(MT.MsgAppendResponse, m.from);
     if (m.index < this.raftLog.committed) {
       r.index = this.raftLog.committed;
@@ -986,10 +987,7 @@ export class Raft {
 
   #handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
-    if (this.pendingRequestSnapshot !== 0n) {
-      this.#sendRequestSnapshot();
-      return;
-    }
+    if (this.pendingRequestSnapshot !== 0n) this.#sendRequestSnapshot();
     const r = newMessage(MT.MsgHeartbeatResponse, m.from);
     r.context = m.context;
     this.#send(r);
@@ -1020,10 +1018,12 @@ export class Raft {
     if (cs === undefined) return false;
     const inConf = cs.voters.includes(this.id) || cs.learners.includes(this.id) || cs.votersOutgoing.includes(this.id);
     if (!inConf) return false;
-    // A requested snapshot may not cover more than what was already handed out for
-    // application: those entries (and their conf changes) will still be applied, and the
-    // snapshot's membership would then be changed twice. Wait for a newer snapshot.
-    if (this.pendingRequestSnapshot !== 0n && index <= this.raftLog.applying) return false;
+    // A requested snapshot may be at or below what was already handed out for application.
+    // Below: installing it would move the state machine backwards; wait for a newer one.
+    // Exactly at it: the pending entries (and their conf changes) are applied first, so the
+    // membership is left as is rather than switched twice.
+    if (this.pendingRequestSnapshot !== 0n && index < this.raftLog.applying) return false;
+    const keepConfig = this.pendingRequestSnapshot !== 0n && index === this.raftLog.applying;
     if (this.pendingRequestSnapshot === 0n && this.raftLog.matchTerm(index, term)) {
       // Our log already has the snapshot's last entry: fast-forward the commit index.
       this.raftLog.commitTo(index);
@@ -1037,8 +1037,10 @@ export class Raft {
     }
     this.raftLog.restore(snap);
     if (suffix.length > 0) this.raftLog.append(suffix);
-    const tracker = new ProgressTracker(this.prs.maxInflight);
-    this.#applyChangeResult(restoreConfState(tracker, this.raftLog.lastIndex(), cs));
+    if (!keepConfig) {
+      const tracker = new ProgressTracker(this.prs.maxInflight);
+      this.#applyChangeResult(restoreConfState(tracker, this.raftLog.lastIndex(), cs));
+    }
     this.pendingRequestSnapshot = 0n;
     return true;
   }

@@ -198,7 +198,7 @@ export class RawNode {
     if (!isEmptyHardState(hs) && !hardStateEquals(hs, this.#prevHs)) return true;
     if (r.raftLog.unstable.nextSnapshot() !== undefined) return true;
     if (r.msgs.length > 0) return true;
-    if (r.raftLog.unstable.nextEntries().length > 0) return true;
+    if (r.raftLog.unstable.hasNextEntries()) return true;
     if (r.readStates.length > 0) return true;
     return r.raftLog.hasNextEntriesSince(this.raft.raftLog.applying);
   }

@@ -84,9 +84,19 @@ export class ProgressTracker {
 
   /** Visits every tracked peer in ascending id order. */
   visit(f: (id: bigint, pr: Progress) => void): void {
-    const ids = [...this.progress.keys()].sort(compareBigint);
-    for (const id of ids) f(id, this.progress.get(id) as Progress);
+    // The map is replaced (never edited) on every configuration change: cache its sorted ids.
+    if (this.#sortedFor !== this.progress || this.#sortedIds.length !== this.progress.size) {
+      this.#sortedIds = [...this.progress.keys()].sort(compareBigint);
+      this.#sortedFor = this.progress;
+    }
+    for (const id of this.#sortedIds) {
+      const pr = this.progress.get(id);
+      if (pr !== undefined) f(id, pr);
+    }
   }
+
+  #sortedIds: bigint[] = [];
+  #sortedFor: ProgressMap | undefined;
 
   /** Whether a quorum of voters has been active since the last check (the leader counts itself). */
   quorumRecentlyActive(self: bigint): boolean {
