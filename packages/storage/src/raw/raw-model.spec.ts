@@ -1,8 +1,13 @@
-// Model-based test of RawStore (API V1TTL on engine-memory): random command sequences, each read
-// checked against a plain in-memory model with TTLs. Deterministic: the seed is FC_SEED when set,
+// Model-based test of RawStore (API V1TTL on engine-memory and engine-rocks): random command
+// sequences, each read checked against a plain in-memory model with TTLs. Deterministic: the seed is FC_SEED when set,
 // else a fixed one, and a failure starts with `FC_SEED=<n>` to replay it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compareBytes } from '@tikv-ts/codec';
 import { MemoryEngine } from '@tikv-ts/engine-memory';
+import { RocksEngine } from '@tikv-ts/engine-rocks';
+import type { KvEngine } from '@tikv-ts/engine-traits';
 import { kvrpcpb } from '@tikv-ts/proto';
 import { ManualClock } from '@tikv-ts/util/testing';
 import fc from 'fast-check';
@@ -12,7 +17,16 @@ import { InvalidDeleteRangeError, InvalidKeyRangesError } from './errors';
 import { RawStore, type RawKvPair } from './raw-store';
 
 const FC_SEED = process.env['FC_SEED'] !== undefined && process.env['FC_SEED'] !== '' ? Number(process.env['FC_SEED']) : 20_261_128;
-const NUM_RUNS = process.env['FC_NUM_RUNS'] !== undefined ? Number(process.env['FC_NUM_RUNS']) : 60;
+const NUM_RUNS = process.env['FC_NUM_RUNS'] !== undefined ? Number(process.env['FC_NUM_RUNS']) : undefined;
+
+const rocksRoot = mkdtempSync(join(tmpdir(), 'storage-raw-model-'));
+let rocksN = 0;
+afterAll(() => rmSync(rocksRoot, { recursive: true, force: true }));
+
+const ENGINES = [
+  { name: 'engine-memory', runs: 60, open: (): Promise<KvEngine> => Promise.resolve(MemoryEngine.open()) },
+  { name: 'engine-rocks', runs: 12, open: (): Promise<KvEngine> => RocksEngine.open({ path: join(rocksRoot, `db-${rocksN++}`) }) },
+];
 
 const enc = new TextEncoder();
 const KEYS = ['', 'a', 'ab', 'b', 'c'].map((k) => enc.encode(k));
@@ -81,8 +95,8 @@ const pairs = (ps: readonly RawKvPair[]): [string, string][] => ps.map((p) => [h
 const entries = (es: readonly Entry[]): [string, string][] => es.map((e) => [hex(e.key), e.value]);
 const k = (i: number): Uint8Array => KEYS[i] as Uint8Array;
 
-async function run(ops: readonly Op[]): Promise<void> {
-  const kv = MemoryEngine.open();
+async function run(open: () => Promise<KvEngine>, ops: readonly Op[]): Promise<void> {
+  const kv = await open();
   const clock = new ManualClock();
   const store = new RawStore({ engine: new LocalEngine(kv), clock, apiVersion: kvrpcpb.APIVersion.V1TTL });
   const model = new Model(() => BigInt(Math.floor(clock.nowMs() / 1000)));
@@ -209,12 +223,12 @@ async function run(ops: readonly Op[]): Promise<void> {
   }
 }
 
-describe('RawStore against a model (API V1TTL, engine-memory)', () => {
+describe.each(ENGINES)('RawStore against a model (API V1TTL) on $name', (engine) => {
   it('agrees with the model on random command sequences', async () => {
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 60, size: 'max' }), (ops) => run(ops)),
-        { seed: FC_SEED, numRuns: NUM_RUNS },
+        fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 60, size: 'max' }), (ops) => run(engine.open, ops)),
+        { seed: FC_SEED, numRuns: NUM_RUNS ?? engine.runs },
       );
     } catch (e: unknown) {
       const message = e instanceof Error ? e.message : String(e);
