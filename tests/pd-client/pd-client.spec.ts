@@ -12,6 +12,7 @@ import {
   StoreCache,
   composeTs,
 } from '@tikv-ts/pd-client';
+import { runPdClientSuite } from '@tikv-ts/pd-client/testing';
 import { metapb, pdpb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { SystemClock } from '@tikv-ts/util/node';
@@ -156,7 +157,7 @@ describe('pd-client against the real PD server', () => {
       startKey: enc('k'),
       endKey: new Uint8Array(),
       regionEpoch: { confVer: 1n, version },
-      peers: first.peers.map((p, i) => ({ id: split?.newPeerIds[i], storeId: p.storeId })),
+      peers: first.peers.map((p, i) => ({ id: split?.newPeerIds[i] ?? 0n, storeId: p.storeId })),
     });
     await client.reportBatchSplit([left, right]);
     const scanned = await client.scanRegions(enc(''), enc(''));
@@ -210,5 +211,27 @@ describe('pd-client against the real PD server', () => {
     expect(after).toBeDefined();
     expect((after as bigint) > before).toBe(true);
     expect(await client.isBootstrapped()).toBe(true);
+  });
+});
+
+describe('RpcPdClient + real PD', () => {
+  // Each test gets a fresh PD (fresh engine, not bootstrapped) and a client connected to it.
+  const harnesses = new Map<RpcPdClient, PdHarness>();
+  runPdClientSuite({
+    pause: () => new Promise((resolve) => setTimeout(resolve, 5)),
+    factory: {
+      create: async () => {
+        const h = new PdHarness();
+        await h.start();
+        const c = await RpcPdClient.connect([h.url], { clock: h.clock, backoff: { baseMs: 20, capMs: 200 }, memberRefreshIntervalMs: 0 });
+        harnesses.set(c, h);
+        return c;
+      },
+      destroy: async (c) => {
+        const h = harnesses.get(c as RpcPdClient);
+        harnesses.delete(c as RpcPdClient);
+        await h?.stop();
+      },
+    },
   });
 });

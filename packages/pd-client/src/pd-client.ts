@@ -18,11 +18,17 @@ export interface RegionInfo {
 /** A region heartbeat as tikv-server sends it; the client fills in the header. */
 export type RegionHeartbeat = Omit<Partial<pdpb.RegionHeartbeatRequest>, 'header'> & { readonly region: metapb.Region };
 
-/** Result of {@link PdClient.updateServiceGcSafePoint}. */
+/**
+ * Result of {@link PdClient.updateServiceGcSafePoint}: PD answers with the service that now holds
+ * the smallest service safe point (which may be another service, when the requested safe point
+ * was below it and therefore not accepted).
+ */
 export interface ServiceSafePointResult {
+  /** The service holding the minimum ('' when no service safe point is left). */
+  readonly serviceId: string;
   /** The smallest service safe point now in force (GC never passes it). */
   readonly minSafePoint: bigint;
-  /** TTL PD recorded for this service, in seconds. */
+  /** Remaining TTL of that minimum, in seconds. */
   readonly ttlSec: bigint;
 }
 
@@ -122,6 +128,8 @@ export interface PdClient {
 
   /**
    * Sets the safe point of service `serviceId` for `ttlSec` seconds (`ttlSec <= 0` removes it).
+   * PD refuses (silently, answering the current minimum) a safe point below another service's
+   * minimum or below the GC safe point.
    */
   updateServiceGcSafePoint(
     serviceId: string,

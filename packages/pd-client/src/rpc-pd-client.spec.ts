@@ -149,7 +149,7 @@ describe('RpcPdClient against a fake PD over gRPC', () => {
     expect(await pd.updateGcSafePoint(100n)).toBe(100n);
     expect(await pd.updateGcSafePoint(50n)).toBe(100n);
     expect(await pd.getGcSafePoint()).toBe(100n);
-    expect(await pd.updateServiceGcSafePoint('br', 30n, { ttlSec: 60n })).toEqual({ minSafePoint: 30n, ttlSec: 60n });
+    expect(await pd.updateServiceGcSafePoint('br', 30n, { ttlSec: 60n })).toEqual({ serviceId: 'br', minSafePoint: 30n, ttlSec: 60n });
 
     expect((await pd.loadKeyspace('DEFAULT')).id).toBe(0);
     await expect(pd.loadKeyspace('nope')).rejects.toBeInstanceOf(PdEntryNotFoundError);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { keyspacepb, type metapb, pdpb } from '@tikv-ts/proto';
 import type { Clock, Logger, TimerHandle } from '@tikv-ts/util';
@@ -168,6 +169,8 @@ export class RpcPdClient implements PdClient {
 
   private constructor(urls: readonly string[], options: RpcPdClientOptions) {
     if (urls.length === 0) throw new TypeError('RpcPdClient needs at least one PD URL');
+    // Every call in flight listens on the close signal (and removes its listener when done).
+    setMaxListeners(0, this.#closer.signal);
     for (const u of urls) pdUrlToTarget(u);
     this.#seedUrls = [...urls];
     this.#clock = options.clock;
@@ -368,7 +371,7 @@ export class RpcPdClient implements PdClient {
         pdpb.UpdateServiceGCSafePointRequest.fromPartial({ header, serviceId: new TextEncoder().encode(serviceId), TTL: options.ttlSec, safePoint }),
       options,
     );
-    return { minSafePoint: res.minSafePoint, ttlSec: res.TTL };
+    return { serviceId: new TextDecoder().decode(res.serviceId), minSafePoint: res.minSafePoint, ttlSec: res.TTL };
   }
 
   async loadKeyspace(name: string, options: PdCallOptions = {}): Promise<keyspacepb.KeyspaceMeta> {
