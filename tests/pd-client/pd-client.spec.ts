@@ -149,15 +149,16 @@ describe('pd-client against the real PD server', () => {
     expect((await cache.locateKey(enc('m'))).region.id).toBe(first.id);
 
     const [split] = await client.askBatchSplit(first, 1);
-    expect(split?.newPeerIds).toHaveLength(first.peers.length);
+    if (split === undefined) throw new Error('AskBatchSplit returned no ids');
+    expect(split.newPeerIds).toHaveLength(first.peers.length);
     const version = (first.regionEpoch?.version ?? 0n) + 1n;
     const left = metapb.Region.fromPartial({ ...first, endKey: enc('k'), regionEpoch: { confVer: 1n, version } });
     const right = metapb.Region.fromPartial({
-      id: split?.newRegionId,
+      id: split.newRegionId,
       startKey: enc('k'),
       endKey: new Uint8Array(),
       regionEpoch: { confVer: 1n, version },
-      peers: first.peers.map((p, i) => ({ id: split?.newPeerIds[i] ?? 0n, storeId: p.storeId })),
+      peers: first.peers.map((p, i) => ({ id: split.newPeerIds[i] ?? 0n, storeId: p.storeId })),
     });
     await client.reportBatchSplit([left, right]);
     const scanned = await client.scanRegions(enc(''), enc(''));
