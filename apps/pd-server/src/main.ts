@@ -105,8 +105,10 @@ async function main(argv: readonly string[]): Promise<number> {
       stopping = true;
       logger.info('got signal to exit', { signal });
       const shutdown = async (): Promise<void> => {
-        await closeServers(servers);
+        // Stop accepting first; the listeners' close completes once PD has closed its connections.
+        const closing = closeServers(servers);
         await pd.close();
+        await closing;
         await engine.close();
         logger.info('PD is stopped');
         await logger.close();
