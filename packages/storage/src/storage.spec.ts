@@ -338,14 +338,27 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
 
     it('check txn status: resolving pessimistic locks and verify-is-primary', async () => {
       const { s } = await setup();
-      await s.pessimisticLock(ctx, { keys: [{ key: k('p') }, { key: k('s') }], primaryLock: k('p'), startVersion: ts(100), forUpdateTs: ts(100), lockTtl: 10n });
-      await expect(
-        s.checkTxnStatus(ctx, { primaryKey: k('s'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), verifyIsPrimary: true }),
-      ).rejects.toBeInstanceOf(PrimaryMismatchError);
-      expect(extractKeyError(new PrimaryMismatchError(kvrpcpb.LockInfo.fromPartial({ key: k('s') }))).primaryMismatch?.lockInfo?.key).toEqual(k('s'));
+      const { kv } = { kv: (s.engine as LocalEngine).kvEngine };
+      await s.pessimisticLock(ctx, { keys: [{ key: k('p') }, { key: k('s') }, { key: k('t') }], primaryLock: k('p'), startVersion: ts(100), forUpdateTs: ts(100), lockTtl: 10n });
+      // Resolving a pessimistic lock: a key that is not the primary is a mismatch.
+      const e = await s
+        .checkTxnStatus(ctx, { primaryKey: k('s'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), verifyIsPrimary: true, resolvingPessimisticLock: true })
+        .catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(PrimaryMismatchError);
+      expect(str(extractKeyError(e).primaryMismatch?.lockInfo?.primaryLock)).toBe('p');
+      // Resolving a prewrite lock whose "primary" holds a pessimistic lock of another primary:
+      // that lock is invalid, dropped, and the status decided as if it were missing.
+      const r0 = await s.checkTxnStatus(ctx, { primaryKey: k('t'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), verifyIsPrimary: true, rollbackIfNotExist: true });
+      expect(r0.action).toBe(kvrpcpb.Action.LockNotExistRollback);
+      expect(await rawLock(kv, 't')).toBeUndefined();
       let r = await s.checkTxnStatus(ctx, { primaryKey: k('p'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), resolvingPessimisticLock: true });
       expect(r.action).toBe(kvrpcpb.Action.TTLExpirePessimisticRollback);
-      r = await s.checkTxnStatus(ctx, { primaryKey: k('p'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), resolvingPessimisticLock: true });
+      expect(await rawLock(kv, 'p')).toBeUndefined();
+      // Nothing left: an error without rollback-if-not-exist, else "do nothing" for pessimistic resolving.
+      await expect(
+        s.checkTxnStatus(ctx, { primaryKey: k('p'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), resolvingPessimisticLock: true }),
+      ).rejects.toBeInstanceOf(TxnNotFoundError);
+      r = await s.checkTxnStatus(ctx, { primaryKey: k('p'), lockTs: ts(100), callerStartTs: 0n, currentTs: ts(500), resolvingPessimisticLock: true, rollbackIfNotExist: true });
       expect(r.action).toBe(kvrpcpb.Action.LockNotExistDoNothing);
     });
 

@@ -544,6 +544,13 @@ export class Storage {
       let status: TxnStatus;
       if (lock !== undefined && lock.ts === p.lockTs) {
         if (p.verifyIsPrimary === true && !key.isEncodedFrom(lock.primary)) {
+          if (p.resolvingPessimisticLock !== true && lock.lockType === 'pessimistic') {
+            // Resolving a prewrite lock whose primary holds only a pessimistic lock naming
+            // another primary: that lock is invalid. Drop it and decide as if it were missing.
+            status = await checkTxnStatusMissingLock(txn, reader, key, p.rollbackIfNotExist === true ? 'protectedRollback' : 'returnError', false);
+            txn.unlockKey(key, lock);
+            return { result: txnStatusResult(status, p.primaryKey), modifies: txn.modifies, released: txn.released };
+          }
           throw new PrimaryMismatchError(lock.toLockInfo(p.primaryKey));
         }
         status = await checkTxnStatusLockExists(

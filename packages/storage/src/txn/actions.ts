@@ -364,7 +364,8 @@ export async function rollbackLock(
     return;
   }
   if (lock.lockType === 'put' && lock.shortValue === undefined) txn.deleteValue(key, lock.ts);
-  const isProtected = forceProtect || (lock.isPessimisticTxn() && key.isEncodedFrom(lock.primary));
+  // TiKV protects the rollback of every primary key (and of pipelined-DML locks).
+  const isProtected = forceProtect || key.isEncodedFrom(lock.primary) || lock.generation > 0n;
   await writeRollback(txn, reader, key, isProtected, rec.overlappedWrite);
   txn.unlockKey(key, lock);
 }
@@ -403,8 +404,8 @@ export async function checkTxnStatusMissingLock(
     case 'overlappedRollback':
       return { kind: 'rolledBack' };
     case 'none': {
-      if (resolvingPessimisticLock) return { kind: 'lockNotExistDoNothing' };
       if (action === 'returnError') throw new TxnNotFoundError(txn.startTs, key.toRaw());
+      if (resolvingPessimisticLock) return { kind: 'lockNotExistDoNothing' };
       await writeRollback(txn, reader, key, action === 'protectedRollback', rec.overlappedWrite);
       return { kind: 'lockNotExist' };
     }
@@ -435,8 +436,29 @@ export function checkTxnStatusLockExists(
     // The caller must check the secondaries; never roll back or push an async-commit lock here.
     return { kind: 'uncommitted', lock, minCommitTsPushed: false };
   }
+  if (lock.lockType === 'pessimistic' && lock.isLockedWithConflict) {
+    // A lock taken in ForceLock mode may be stale: trust a commit or rollback record first.
+    return reader.getTxnCommitRecord(key, txn.startTs).then((rec) => {
+      if (rec.kind === 'none') return checkTxnStatusLockAlive(txn, reader, key, lock, currentTs, callerStartTs, resolvingPessimisticLock);
+      txn.unlockKey(key, lock);
+      return rec.kind === 'committed' ? { kind: 'committed', commitTs: rec.commitTs } : { kind: 'rolledBack' };
+    });
+  }
+  return checkTxnStatusLockAlive(txn, reader, key, lock, currentTs, callerStartTs, resolvingPessimisticLock);
+}
+
+function checkTxnStatusLockAlive(
+  txn: MvccTxn,
+  reader: MvccReader,
+  key: Key,
+  lock: Lock,
+  currentTs: bigint,
+  callerStartTs: bigint,
+  resolvingPessimisticLock: boolean,
+): Promise<TxnStatus> | TxnStatus {
   if (isLockExpired(lock, currentTs)) {
     if (resolvingPessimisticLock && lock.lockType === 'pessimistic') {
+      // The transaction may still change its primary: only release the lock, no rollback record.
       txn.unlockKey(key, lock);
       return { kind: 'pessimisticRollBack' };
     }
