@@ -151,7 +151,9 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
       expect(fmt(await s.scan(ctx, { startKey: k(''), limit: 0, ts: ts(35) }))).toEqual(['a=a1', 'b=b2', 'd=d1', 'e=e1']);
       expect(fmt(await s.scan(ctx, { startKey: k(''), limit: 0, ts: ts(50) }))).toEqual(['a=a1', 'b=b2', 'd!', 'e=e1']);
       expect(fmt(await s.scan(ctx, { startKey: k('b'), endKey: k('e'), limit: 0, ts: ts(20) }))).toEqual(['b=b1', 'c=c1', 'd=d1']);
-      expect(fmt(await s.scan(ctx, { startKey: k('a'), endKey: k('e'), limit: 2, ts: ts(35), reverse: true }))).toEqual(['d=d1', 'b=b2']);
+      // Reverse, as TiKV's request: start key is the exclusive upper bound, end key the lower bound.
+      expect(fmt(await s.scan(ctx, { startKey: k('e'), endKey: k('a'), limit: 2, ts: ts(35), reverse: true }))).toEqual(['d=d1', 'b=b2']);
+      expect(fmt(await s.scan(ctx, { startKey: k('e'), endKey: k('b'), limit: 0, ts: ts(35), reverse: true }))).toEqual(['d=d1', 'b=b2']);
       expect(fmt(await s.scan(ctx, { startKey: k(''), limit: 2, ts: ts(35), keyOnly: true }))).toEqual(['a=', 'b=']);
       expect(fmt(await s.scan(ctx, { startKey: k(''), limit: 0, ts: ts(50), reverse: true }))).toEqual(['e=e1', 'd!', 'b=b2', 'a=a1']);
     });

@@ -303,9 +303,10 @@ export class Storage {
   }
 
   /**
-   * Pairs in `[startKey, endKey)` at `ts` (KvScan); with `reverse`, descending from below
-   * `endKey` down to `startKey` as TiKV's reverse scan (client passes the range with start < end).
-   * Locked keys appear as per-key errors and count towards `limit`.
+   * Pairs at `ts` (KvScan). Forward: keys in `[startKey, endKey)` ascending. Reverse, as TiKV's
+   * request: `startKey` is the exclusive *upper* bound and `endKey` the inclusive lower bound,
+   * keys descending. An empty bound is unbounded. Locked keys appear as per-key errors and count
+   * towards `limit` (0 = no limit).
    */
   async scan(
     ctx: TxnContext,
@@ -313,8 +314,11 @@ export class Storage {
   ): Promise<KvPairResult[]> {
     this.#cm.updateMaxTs(params.ts);
     const iso = ctx.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
-    const start = params.startKey.length > 0 ? encoded(params.startKey) : undefined;
-    const end = params.endKey !== undefined && params.endKey.length > 0 ? encoded(params.endKey) : undefined;
+    const reverse = params.reverse === true;
+    const lower = reverse ? params.endKey : params.startKey;
+    const upper = reverse ? params.startKey : params.endKey;
+    const start = lower !== undefined && lower.length > 0 ? encoded(lower) : undefined;
+    const end = upper !== undefined && upper.length > 0 ? encoded(upper) : undefined;
     if (iso === kvrpcpb.IsolationLevel.SI) {
       this.#cm.readRangeCheck(start, end, (lock, key) => {
         const raw = Key.fromEncoded(key).toRaw();
@@ -325,9 +329,9 @@ export class Storage {
     return this.#withReader(ctx, (reader) =>
       scanKeys(reader, {
         ...this.#readOptions(ctx, params.ts),
-        lowerBound: params.startKey,
-        ...(params.endKey === undefined ? {} : { upperBound: params.endKey }),
-        reverse: params.reverse === true,
+        ...(lower === undefined ? {} : { lowerBound: lower }),
+        ...(upper === undefined ? {} : { upperBound: upper }),
+        reverse,
         keyOnly: params.keyOnly === true,
         limit: params.limit,
       }),
