@@ -1,5 +1,5 @@
 import { pdpb } from '@tikv-ts/proto';
-import type { Clock, Rng } from '@tikv-ts/util';
+import type { Clock, Rng, TimerHandle } from '@tikv-ts/util';
 import type { RegionInfo } from '../region-tree';
 import { ClusterSnapshot } from './cluster-snapshot';
 import { defaultScheduleConfig, type ScheduleCluster, type ScheduleConfig } from './config';
@@ -88,6 +88,7 @@ export class Coordinator {
   readonly #clusterId: bigint | undefined;
   readonly #schedulers = new Map<SchedulerName, SchedulerState>();
   #patrolCursor = 0;
+  #timer: TimerHandle | undefined;
 
   constructor(options: CoordinatorOptions) {
     this.config = { ...defaultScheduleConfig(), ...options.config };
@@ -189,6 +190,36 @@ export class Coordinator {
     const response = this.controller.dispatch(region);
     if (response === undefined || region.leader === undefined) return undefined;
     return { storeId: region.leader.storeId, regionId: op.regionId, response: this.#withHeader(response) };
+  }
+
+  /**
+   * Runs {@link tick} every `intervalMs` of the injected clock until {@link stop}, handing each
+   * tick's dispatches to `onDispatch` (e.g. `PdServer.sendRegionHeartbeatResponse`). An exception
+   * from a tick or from `onDispatch` goes to `onError` (default: rethrown from the timer) and the
+   * loop continues.
+   * @throws RangeError when already started or `intervalMs` is not positive
+   */
+  start(intervalMs: number, onDispatch: (d: OperatorDispatch) => void, onError?: (e: unknown) => void): void {
+    if (this.#timer !== undefined) throw new RangeError('coordinator already started');
+    if (!(intervalMs > 0)) throw new RangeError(`interval ${intervalMs} ms must be positive`);
+    const loop = (): void => {
+      this.#timer = this.#clock.setTimer(intervalMs, () => {
+        loop();
+        try {
+          for (const d of this.tick()) onDispatch(d);
+        } catch (e: unknown) {
+          if (onError === undefined) throw e;
+          onError(e);
+        }
+      });
+    };
+    loop();
+  }
+
+  /** Stops the loop {@link start} began (running operators stay; heartbeats still drive them). */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
   }
 
   /**

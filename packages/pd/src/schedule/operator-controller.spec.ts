@@ -310,3 +310,24 @@ describe('PeerIdPool', () => {
     expect(pool.take()).toBe(5n);
   });
 });
+
+describe('Coordinator.start', () => {
+  it('ticks on the injected clock until stopped', () => {
+    const clock = new ManualClock();
+    const r = region([voter(11n, 1n)]);
+    const stores = [1n, 2n, 3n].map((id) => store(id, clock.nowMs()));
+    let next = 100n;
+    const co = new Coordinator({ cluster: view(stores, [r]), clock, rng: new SeededRng(1n), allocPeerId: () => next++, schedulers: [] });
+    const got: bigint[] = [];
+    co.start(100, (d) => got.push(d.regionId));
+    expect(() => co.start(100, () => undefined)).toThrow(RangeError);
+    clock.advance(99);
+    expect(got).toEqual([]);
+    clock.advance(1);
+    expect(got).toEqual([10n]);
+    co.controller.cancel(10n, 'test');
+    co.stop();
+    clock.advance(1_000);
+    expect(got).toEqual([10n]);
+  });
+});
