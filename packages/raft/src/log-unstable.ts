@@ -71,6 +71,10 @@ export class Unstable {
 
   /** Entries up to (i, t) are persisted: drop them, unless they were replaced meanwhile. */
   stableTo(i: bigint, t: bigint): void {
+    // A pending snapshot replaces the whole stored log when it is written: entries written
+    // before it (even with the same index and term) are not stable. Entries after it become
+    // stable with the snapshot's own write, acknowledged after it.
+    if (this.snapshot !== undefined) return;
     const gt = this.maybeTerm(i);
     if (gt === undefined || gt !== t || i < this.offset) return;
     const n = Number(i + 1n - this.offset);

@@ -655,3 +655,19 @@ describe('apply-time configuration safety', () => {
     expect(readMessages(r)).toEqual([]);
   });
 });
+
+describe('requested snapshots', () => {
+  it('a follower waiting for a snapshot keeps acknowledging entries, so the leader still commits', () => {
+    const n = net3();
+    n.send([hup(1n)]);
+    n.send([propose(1n, 'a')]);
+    // no snapshot can be produced yet (none was created): both followers wait
+    n.get(2n).requestSnapshot();
+    n.get(3n).requestSnapshot();
+    n.send([...readMessages(n.get(2n)), ...readMessages(n.get(3n))]);
+    expect(n.get(2n).pendingRequestSnapshot).toBeGreaterThan(0n);
+    n.send([propose(1n, 'b')]);
+    expect(n.get(1n).raftLog.committed).toBe(n.get(1n).raftLog.lastIndex());
+    expect(n.get(2n).raftLog.committed).toBe(n.get(1n).raftLog.committed);
+  });
+});

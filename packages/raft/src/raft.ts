@@ -749,6 +749,16 @@ export class Raft {
 
   #handleAppendResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
+    if (m.reject && m.requestSnapshot !== 0n) {
+      // A snapshot request: remember it and send a snapshot if storage has one now.
+      // Replication goes on meanwhile, so nothing else is sent (no ping-pong of probes).
+      if (pr.pendingRequestSnapshot < m.requestSnapshot) pr.pendingRequestSnapshot = m.requestSnapshot;
+      if (pr.state !== ProgressState.Snapshot) {
+        const sm = newMessage(MT.MsgAppend, m.from);
+        if (this.#prepareSendSnapshot(sm, pr, m.from)) this.#send(sm);
+      }
+      return;
+    }
     if (m.reject) {
       let nextProbe = m.rejectHint;
       if (m.logTerm > 0n) {

@@ -275,6 +275,10 @@ export class SimCluster {
     this.#log(`deliver ${MT[m.msgType]} ${m.from}->${m.to} term=${m.term} idx=${m.index} lt=${m.logTerm} n=${m.entries.length} commit=${m.commit} rej=${m.reject}`);
     try {
       to.raw.step(m);
+      if (this.#opts.trace && (m.msgType === MT.MsgSnapshot || m.msgType === MT.MsgAppend)) {
+        const u = to.raw.raft.raftLog.unstable;
+        this.#log(`  node ${to.id} unstable offset=${u.offset} inProgress=${u.offsetInProgress} n=${u.entries.length} snap=${snapshotIndexTerm(u.snapshot).index} committed=${to.raw.raft.raftLog.committed} applying=${to.raw.raft.raftLog.applying} pendingReq=${to.raw.raft.pendingRequestSnapshot}`);
+      }
     } catch (e: unknown) {
       if (!(e instanceof ProposalDroppedError || e instanceof StepPeerNotFoundError)) throw e;
     }
@@ -292,6 +296,9 @@ export class SimCluster {
           this.#onReady(n, rd);
           if (this.#async) raw.advanceAppendAsync(rd);
           n.pending.push(rd);
+          if (this.#opts.trace && (rd.entries.length > 0 || rd.snapshot !== undefined)) {
+            this.#log(`node ${n.id} ready #${rd.number} snap=${snapshotIndexTerm(rd.snapshot).index} ents=${rd.entries[0]?.index ?? '-'}..${rd.entries[rd.entries.length - 1]?.index ?? '-'} committed=${rd.committedEntries.length}`);
+          }
           this.#send(rd.messages);
           if (this.rng.chance(0.6)) this.#persist(n);
         }
