@@ -1,2 +1,22 @@
-// gRPC services (client API, Raft transport, snapshots), the status HTTP server and node bootstrap.
-export {};
+// gRPC services (client API), the status HTTP server and node bootstrap.
+export {
+  RegionNotFoundError,
+  EpochNotMatchError,
+  KeyNotInRegionError,
+  StoreNotMatchError,
+  MismatchPeerIdError,
+  RaftEntryTooLargeError,
+  ClusterIdMismatchError,
+  InvalidArgumentError,
+  toRegionError,
+} from './errors';
+export { RegionManager, isKeyInRegion, cloneRegion, type RegionContext, type RegionCheck, type CheckedRegion, type KeyMode } from './region-manager';
+export { Node, type NodeOptions, type StoreInfo } from './node';
+export { KvService, type KvServiceOptions, type CommandHandler, type RegionSplitter } from './kv-service';
+export { FlowStats, type Flow } from './flow-stats';
+export { createServerMetrics, type ServerMetrics } from './metrics';
+export { tikvConfigSchema, type TikvConfig } from './config';
+export { PdWorker, storeSpace, regionApproximateStats, type PdWorkerOptions, type StoreSpace } from './pd-worker';
+export { StatusServer, type StatusServerOptions } from './status-server';
+export { MeteredEngine } from './metered-engine';
+export { TikvServer, ListenError, parseHostPort, type TikvServerOptions, type TikvServerRuntime } from './tikv-server';
