@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryEngine } from '@tikv-ts/engine-memory';
+import { EngineClosedError } from '@tikv-ts/engine-traits';
 import { RocksEngine } from '@tikv-ts/engine-rocks';
 import { LocalEngine } from './local-engine';
 import { runEngineSuite } from './testing';
@@ -29,6 +30,16 @@ describe('LocalEngine on engine-memory', () => {
     expect(await kv.get('default', Uint8Array.of(0x7a, 7))).toEqual(Uint8Array.of(7));
     expect(await kv.get('default', Uint8Array.of(7))).toBeUndefined();
     await kv.close();
+  });
+
+  it('rejects every queued write when the engine fails, and keeps working for later writes', async () => {
+    const kv = MemoryEngine.open();
+    const engine = new LocalEngine(kv);
+    await kv.close();
+    const put = (i: number) => engine.write({}, [{ type: 'put', cf: 'default', key: Uint8Array.of(i), value: Uint8Array.of(i) }]);
+    const results = await Promise.allSettled([put(1), put(2), put(3)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    await expect(put(4)).rejects.toBeInstanceOf(EngineClosedError);
   });
 });
 

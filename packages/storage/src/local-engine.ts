@@ -164,8 +164,8 @@ export class LocalEngine implements Engine {
       while (this.#queue.length > 0) {
         const group = this.#queue;
         this.#queue = [];
-        const wb = this.#kv.writeBatch();
         try {
+          const wb = this.#kv.writeBatch();
           for (const w of group) {
             for (const m of w.modifies) {
               switch (m.type) {

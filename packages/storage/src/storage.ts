@@ -710,8 +710,13 @@ export class Storage {
         const hash = keyHash(encoded(info.key));
         const wait = this.#lockMgr.wait(p.startVersion, info, hash, left);
         // The lock may have gone between the failed attempt and the registration.
-        const still = await this.#withReader(ctx, (reader) => reader.loadLock(Key.fromRaw(info.key)));
-        if (still === undefined || still.ts !== info.lockVersion) wait.cancel();
+        try {
+          const still = await this.#withReader(ctx, (reader) => reader.loadLock(Key.fromRaw(info.key)));
+          if (still === undefined || still.ts !== info.lockVersion) wait.cancel();
+        } catch (err: unknown) {
+          wait.cancel();
+          throw err;
+        }
         const outcome = await wait.done;
         if (outcome === 'timeout') throw e;
       }
