@@ -5,10 +5,12 @@
 //     (node:fs write + fdatasync of a small record, one at a time, in the same directory);
 //   - point gets, multi-gets and scanned keys per second vs rocksdb-native used directly on an
 //     identical database (same column family options, same data, same chunk size).
-// Read figures alternate engine/bare rounds and keep each side's best, to damp machine noise.
+// Read figures alternate engine/bare rounds (swapping which goes first) and keep each side's
+// best, to damp machine noise; the fdatasync ceiling is measured again right before each sync row.
 //
 // Usage: node tools/bench-engine-rocks.mjs   (after `npx nx run @tikv-ts/engine-rocks:build`)
-// Env: BENCH_DIR (default: os.tmpdir()), BENCH_KEYS (default 200000), BENCH_ROUNDS (default 3).
+// Scans use the engine's chunk size (256 entries per native read) on both sides.
+// Env: BENCH_DIR (default: os.tmpdir()), BENCH_KEYS (default 200000), BENCH_ROUNDS (default 5).
 import { createRequire } from 'node:module';
 import { mkdtempSync, openSync, writeSync, fdatasyncSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ const { RocksEngine, resolveCfOptions, DEFAULT_ROCKS_OPTIONS } = require(join(ro
 const RocksDB = require('rocksdb-native');
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const base = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-engine-rocks-'));
 const CFS = ['default', 'lock', 'write', 'raft'];
 const CF = 'write';
@@ -94,9 +96,9 @@ async function main() {
   console.log(`${'figure'.padEnd(44)} ${'value'.padStart(9)} ${'unit'.padEnd(10)} ${'ceiling'.padEnd(30)} ${'value'.padStart(9)}`);
 
   // 1. Sync batches vs raw fdatasync.
-  const fsync = fdatasyncRate(base);
   const wdb = await RocksEngine.open({ path: join(base, 'sync') });
   for (const writers of [1, 16, 64]) {
+    const fsync = fdatasyncRate(base, 1);
     const total = writers === 1 ? 300 : writers * 40;
     let seq = 0;
     const t0 = now();
@@ -132,28 +134,33 @@ async function main() {
 
   const GETS = Math.min(KEYS, 50_000);
   const CONC = 64;
-  const best = { eg: 0, bg: 0, em: 0, bm: 0, es: 0, bs: 0, er: 0, br: 0, ei: 0 };
+  const best = { eg: 0, bg: 0, em: 0, bm: 0, es: 0, bs: 0, er: 0, br: 0, ei: 0, eir: 0, bsf: 0, bsr: 0 };
   const chunk = DEFAULT_ROCKS_OPTIONS.iteratorChunk;
-  for (let round = 0; round < ROUNDS; round++) {
-    let t0 = now();
+  const M = 100;
+  const engineGets = async () => {
+    const t0 = now();
     await pool(GETS, CONC, async () => {
       if ((await engine.get(CF, key(rnd(KEYS)))) === undefined) throw new Error('miss');
     });
     best.eg = Math.max(best.eg, GETS / (now() - t0));
-    t0 = now();
+  };
+  const bareGets = async () => {
+    const t0 = now();
     await pool(GETS, CONC, async () => {
       if ((await bareCf.get(key(rnd(KEYS)))) === null) throw new Error('miss');
     });
     best.bg = Math.max(best.bg, GETS / (now() - t0));
-
-    const M = 100;
-    t0 = now();
+  };
+  const engineMulti = async () => {
+    const t0 = now();
     for (let s = 0; s < GETS; s += M) {
       const ks = Array.from({ length: M }, () => key(rnd(KEYS)));
       await engine.multiGet(CF, ks);
     }
     best.em = Math.max(best.em, GETS / (now() - t0));
-    t0 = now();
+  };
+  const bareMulti = async () => {
+    const t0 = now();
     for (let s = 0; s < GETS; s += M) {
       const r = bareCf.read({ capacity: M });
       const ps = Array.from({ length: M }, () => r.get(key(rnd(KEYS))));
@@ -162,41 +169,76 @@ async function main() {
       r.destroy();
     }
     best.bm = Math.max(best.bm, GETS / (now() - t0));
-
-    for (const reverse of [false, true]) {
-      t0 = now();
-      const got = await engine.scan(CF, { reverse });
-      const e = got.length / (now() - t0);
-      t0 = now();
-      let n = 0;
-      for await (const _ of bareCf.iterator({}, { capacity: chunk, reverse })) n++;
-      const b = n / (now() - t0);
-      if (n !== got.length) throw new Error(`scan mismatch ${n} != ${got.length}`);
-      if (reverse) {
-        best.er = Math.max(best.er, e);
-        best.br = Math.max(best.br, b);
-      } else {
-        best.es = Math.max(best.es, e);
-        best.bs = Math.max(best.bs, b);
-      }
-    }
-    t0 = now();
+  };
+  const engineScan = (reverse) => async () => {
+    const t0 = now();
+    const got = await engine.scan(CF, { reverse });
+    if (got.length !== KEYS) throw new Error(`scan returned ${got.length}`);
+    const rate = got.length / (now() - t0);
+    if (reverse) best.er = Math.max(best.er, rate);
+    else best.es = Math.max(best.es, rate);
+  };
+  // Bare scan that returns its entries (the same work as engine.scan, which returns an array).
+  const bareScan = (reverse) => async () => {
+    const t0 = now();
+    const out = [];
+    for await (const e of bareCf.iterator({}, { capacity: chunk, reverse })) out.push(e);
+    if (out.length !== KEYS) throw new Error(`bare scan returned ${out.length}`);
+    const rate = out.length / (now() - t0);
+    if (reverse) best.br = Math.max(best.br, rate);
+    else best.bs = Math.max(best.bs, rate);
+  };
+  // Streaming: entries are looked at and dropped.
+  const bareStream = (reverse) => async () => {
+    const t0 = now();
+    let n = 0;
+    for await (const _ of bareCf.iterator({}, { capacity: chunk, reverse })) n++;
+    if (n !== KEYS) throw new Error(`bare stream returned ${n}`);
+    const rate = n / (now() - t0);
+    if (reverse) best.bsr = Math.max(best.bsr, rate);
+    else best.bsf = Math.max(best.bsf, rate);
+  };
+  const engineStream = (reverse) => async () => {
+    const t0 = now();
     const it = engine.iterator(CF);
     let n = 0;
-    await it.seekToFirst();
+    await (reverse ? it.seekToLast() : it.seekToFirst());
     for (;;) {
-      const part = await it.nextv(1024);
+      const part = await (reverse ? it.prevv(1024) : it.nextv(1024));
       if (part.length === 0) break;
       n += part.length;
     }
     it.close();
-    best.ei = Math.max(best.ei, n / (now() - t0));
+    if (n !== KEYS) throw new Error(`engine stream returned ${n}`);
+    const rate = n / (now() - t0);
+    if (reverse) best.eir = Math.max(best.eir, rate);
+    else best.ei = Math.max(best.ei, rate);
+  };
+  const pairs = [
+    [engineGets, bareGets],
+    [engineMulti, bareMulti],
+    [engineScan(false), bareScan(false)],
+    [engineScan(true), bareScan(true)],
+    [engineStream(false), bareStream(false)],
+    [engineStream(true), bareStream(true)],
+  ];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [a, b] of pairs) {
+      if (round % 2 === 0) {
+        await a();
+        await b();
+      } else {
+        await b();
+        await a();
+      }
+    }
   }
   report(`point gets (${CONC} in flight)`, best.eg, 'gets/s', 'rocksdb-native db.get', best.bg);
   report('multiGet (100 keys per call)', best.em, 'gets/s', 'rocksdb-native read batch', best.bm);
-  report(`scan forward (chunk ${chunk})`, best.es, 'keys/s', 'rocksdb-native iterator', best.bs);
-  report(`scan reverse (chunk ${chunk})`, best.er, 'keys/s', 'rocksdb-native iterator', best.br);
-  report('iterator nextv(1024) forward', best.ei, 'keys/s', 'rocksdb-native iterator', best.bs);
+  report(`scan() forward, all entries returned`, best.es, 'keys/s', 'native iterator into an array', best.bs);
+  report(`scan() reverse, all entries returned`, best.er, 'keys/s', 'native iterator into an array', best.br);
+  report('iterator nextv(1024), streaming', best.ei, 'keys/s', 'native iterator, for await', best.bsf);
+  report('iterator prevv(1024), streaming', best.eir, 'keys/s', 'native iterator, for await', best.bsr);
   await engine.close();
   await bare.close();
 
