@@ -70,6 +70,15 @@ export interface PdClient {
    */
   bootstrap(store: metapb.Store, region: metapb.Region, options?: PdCallOptions): Promise<void>;
 
+  /** Whether PD is in snapshot-recovery mode (TiKV asks at start; our PD always answers false). */
+  isSnapshotRecovering(options?: PdCallOptions): Promise<boolean>;
+
+  /**
+   * The cluster record (`metapb.Cluster`: id and `max_peer_count`, the replica count).
+   * @throws PdNotBootstrappedError before bootstrap
+   */
+  getClusterConfig(options?: PdCallOptions): Promise<metapb.Cluster>;
+
   /** Registers or updates a store (its addresses, labels, version). */
   putStore(store: metapb.Store, options?: PdCallOptions): Promise<void>;
 

@@ -112,7 +112,10 @@ describe('RpcPdClient against a fake PD over gRPC', () => {
     expect(regionId).toBe(storeId + 1n);
     const store = metapb.Store.fromPartial({ id: storeId, address: '127.0.0.1:20160' });
     const first = metapb.Region.fromPartial({ id: regionId, regionEpoch: { confVer: 1n, version: 1n }, peers: [{ id: 5n, storeId }] });
+    expect(await pd.isSnapshotRecovering()).toBe(false);
+    await expect(pd.getClusterConfig()).rejects.toBeInstanceOf(PdNotBootstrappedError);
     await pd.bootstrap(store, first);
+    expect((await pd.getClusterConfig()).maxPeerCount).toBe(3);
     await expect(pd.bootstrap(store, first)).rejects.toBeInstanceOf(PdAlreadyBootstrappedError);
     expect(await pd.isBootstrapped()).toBe(true);
 

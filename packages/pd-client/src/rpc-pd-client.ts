@@ -252,6 +252,22 @@ export class RpcPdClient implements PdClient {
     await this.#unary('Bootstrap', S.bootstrap, (header) => pdpb.BootstrapRequest.fromPartial({ header, store, region }), options);
   }
 
+  async isSnapshotRecovering(options: PdCallOptions = {}): Promise<boolean> {
+    const res = await this.#unary(
+      'IsSnapshotRecovering',
+      S.isSnapshotRecovering,
+      (header) => pdpb.IsSnapshotRecoveringRequest.fromPartial({ header }),
+      options,
+    );
+    return res.marked;
+  }
+
+  async getClusterConfig(options: PdCallOptions = {}): Promise<metapb.Cluster> {
+    const res = await this.#unary('GetClusterConfig', S.getClusterConfig, (header) => pdpb.GetClusterConfigRequest.fromPartial({ header }), options);
+    if (res.cluster === undefined) throw new PdServerError('GetClusterConfig', pdpb.ErrorType.UNKNOWN, 'PD returned no cluster config');
+    return res.cluster;
+  }
+
   async putStore(store: metapb.Store, options: PdCallOptions = {}): Promise<void> {
     await this.#unary('PutStore', S.putStore, (header) => pdpb.PutStoreRequest.fromPartial({ header, store }), options);
   }

@@ -260,6 +260,21 @@ export class FakePd {
         (header) => pdpb.BootstrapResponse.fromPartial({ header }),
       ),
 
+      isSnapshotRecovering: this.#unary<pdpb.IsSnapshotRecoveringRequest, pdpb.IsSnapshotRecoveringResponse>(
+        'IsSnapshotRecovering',
+        () => pdpb.IsSnapshotRecoveringResponse.fromPartial({ header: this.#okHeader(), marked: false }),
+        (header) => pdpb.IsSnapshotRecoveringResponse.fromPartial({ header }),
+      ),
+
+      getClusterConfig: this.#unary<pdpb.GetClusterConfigRequest, pdpb.GetClusterConfigResponse>(
+        'GetClusterConfig',
+        () =>
+          c.bootstrapped
+            ? pdpb.GetClusterConfigResponse.fromPartial({ header: this.#okHeader(), cluster: { id: c.clusterId, maxPeerCount: 3 } })
+            : notBootstrapped((header) => pdpb.GetClusterConfigResponse.fromPartial({ header })),
+        (header) => pdpb.GetClusterConfigResponse.fromPartial({ header }),
+      ),
+
       putStore: this.#unary<pdpb.PutStoreRequest, pdpb.PutStoreResponse>(
         'PutStore',
         (req) => {

@@ -83,9 +83,14 @@ export function runPdClientSuite(options: PdClientSuiteOptions): void {
     it('bootstraps once; before that, cluster state is refused with PdNotBootstrappedError', async () => {
       expect(await pd.isBootstrapped()).toBe(false);
       await expect(pd.getRegion(enc('a'))).rejects.toBeInstanceOf(PdNotBootstrappedError);
+      await expect(pd.getClusterConfig()).rejects.toBeInstanceOf(PdNotBootstrappedError);
+      expect(await pd.isSnapshotRecovering()).toBe(false);
       await expect(pd.putStore(metapb.Store.fromPartial({ id: 9n, address: 'h:1' }))).rejects.toBeInstanceOf(PdNotBootstrappedError);
       const { store, region } = await bootstrap();
       expect(await pd.isBootstrapped()).toBe(true);
+      const config = await pd.getClusterConfig();
+      expect(config.id).toBe(pd.getClusterId());
+      expect(config.maxPeerCount).toBeGreaterThan(0);
       await expect(pd.bootstrap(store, region)).rejects.toBeInstanceOf(PdAlreadyBootstrappedError);
       const found = await pd.getRegion(enc('any key'));
       expect(found?.region.id).toBe(region.id);

@@ -22,6 +22,8 @@ export interface TestPdClientOptions {
   readonly clusterId?: bigint;
   /** First id {@link TestPdClient.allocId} hands out (default 1). */
   readonly firstId?: bigint;
+  /** `max_peer_count` of the cluster config (default 3, PD's `max-replicas`). */
+  readonly maxReplicas?: number;
   /**
    * A scheduler stand-in: called for every accepted region heartbeat; a returned response is
    * delivered to the heartbeat listeners (asynchronously, as from a stream).
@@ -59,6 +61,7 @@ function overlaps(a: metapb.Region, start: Uint8Array, end: Uint8Array): boolean
 export class TestPdClient implements PdClient {
   readonly #clock: Clock;
   readonly #clusterId: bigint;
+  readonly #maxReplicas: number;
   readonly #onRegionHeartbeat: TestPdClientOptions['onRegionHeartbeat'];
   readonly #listeners = new Set<(r: pdpb.RegionHeartbeatResponse) => void>();
   readonly #stores = new Map<bigint, metapb.Store>();
@@ -81,6 +84,7 @@ export class TestPdClient implements PdClient {
   constructor(options: TestPdClientOptions) {
     this.#clock = options.clock;
     this.#clusterId = options.clusterId ?? 1n;
+    this.#maxReplicas = options.maxReplicas ?? 3;
     this.#nextId = options.firstId ?? 1n;
     this.#onRegionHeartbeat = options.onRegionHeartbeat;
   }
@@ -146,6 +150,16 @@ export class TestPdClient implements PdClient {
     this.#bootstrapped = true;
     this.#stores.set(store.id, metapb.Store.fromPartial({ ...store, state: metapb.StoreState.Up }));
     this.#regions = [{ region, leader: region.peers[0], downPeers: [], pendingPeers: [] }];
+  }
+
+  async isSnapshotRecovering(options: PdCallOptions = {}): Promise<boolean> {
+    this.#check(options);
+    return false;
+  }
+
+  async getClusterConfig(options: PdCallOptions = {}): Promise<metapb.Cluster> {
+    this.#checkBootstrapped('GetClusterConfig', options);
+    return metapb.Cluster.fromPartial({ id: this.#clusterId, maxPeerCount: this.#maxReplicas });
   }
 
   async putStore(store: metapb.Store, options: PdCallOptions = {}): Promise<void> {
