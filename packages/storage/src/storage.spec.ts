@@ -22,6 +22,7 @@ import {
   WriteConflictError,
   extractKeyError,
 } from './errors';
+import type { Engine } from './engine';
 import { LocalEngine } from './local-engine';
 import { Storage } from './storage';
 import { CommittedError } from './txn/actions';
@@ -396,6 +397,35 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
       expect((await s.scanLock(ctx, { maxVersion: ts(20) })).map((l) => str(l.key))).toEqual(['m']);
       guard.release();
       expect(await mustGet(s, 'm', ts(20))).toBeUndefined();
+    });
+
+    it('an async-commit prewrite is visible to readers while its engine write is in flight', async () => {
+      const { kv } = await setup();
+      const inner = new LocalEngine(kv, { sync: false });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let gated = false;
+      const engine: Engine = {
+        snapshot: (c) => inner.snapshot(c),
+        write: async (c, m) => {
+          if (gated) await gate;
+          return inner.write(c, m);
+        },
+      };
+      const s = new Storage({ engine, clock: new ManualClock() });
+      await s.get(ctx, k('other'), ts(50));
+      gated = true;
+      const pending = s.prewrite(ctx, { mutations: [put('a', '1')], primaryLock: k('a'), startVersion: ts(40), lockTtl: 3000n, useAsyncCommit: true, secondaries: [] });
+      for (let i = 0; i < 100 && s.concurrencyManager.lockTable.size === 0; i++) await new Promise<void>((r) => setImmediate(r));
+      // Not in the engine yet, but readers above min_commit_ts see the lock...
+      await expect(s.get(ctx, k('a'), ts(60))).rejects.toBeInstanceOf(KeyIsLockedError);
+      // ...and readers below it (min_commit_ts = max_ts + 1 = ts(50) + 1) are not blocked.
+      expect(await mustGet(s, 'a', ts(50))).toBeUndefined();
+      release();
+      const r = await pending;
+      expect(r.minCommitTs).toBe(ts(50) + 1n);
+      expect(s.concurrencyManager.lockTable.size).toBe(0);
+      await expect(s.get(ctx, k('a'), ts(60))).rejects.toBeInstanceOf(KeyIsLockedError);
     });
 
     it('1PC commits in the prewrite and leaves no lock', async () => {
