@@ -109,9 +109,6 @@ export class Node {
       throw new ClusterIdMismatchError(ident.clusterId, clusterId);
     }
     const storeId = ident.storeId;
-    await bootstrapClusterIfNeeded(kv, pd, logger, storeId);
-    const regions = new RegionManager(storeId, { raftEntryMaxSizeBytes: options.raftEntryMaxSizeBytes });
-    regions.upsert(...(await loadRegions(kv)));
     const s = options.store;
     const store = metapb.Store.fromPartial({
       id: storeId,
@@ -125,6 +122,9 @@ export class Node {
       labels: (s.labels ?? []).map((l) => ({ key: l.key, value: l.value })),
       state: metapb.StoreState.Up,
     });
+    await bootstrapClusterIfNeeded(kv, pd, logger, store);
+    const regions = new RegionManager(storeId, { raftEntryMaxSizeBytes: options.raftEntryMaxSizeBytes });
+    regions.upsert(...(await loadRegions(kv)));
     await pd.putStore(store);
     logger.info('store started', { 'store-id': storeId.toString(), regions: regions.size, address: s.address });
     return new Node(kv, pd, logger, ident, regions, store);
@@ -223,7 +223,8 @@ async function loadRegions(kv: KvEngine): Promise<metapb.Region[]> {
 }
 
 /** TiKV `Node::check_or_prepare_bootstrap_cluster` + `bootstrap_cluster`, crash-safe. */
-async function bootstrapClusterIfNeeded(kv: KvEngine, pd: PdClient, logger: Logger, storeId: bigint): Promise<void> {
+async function bootstrapClusterIfNeeded(kv: KvEngine, pd: PdClient, logger: Logger, store: metapb.Store): Promise<void> {
+  const storeId = store.id;
   const preparedBytes = await kv.get('raft', PREPARE_BOOTSTRAP_KEY);
   let prepared = preparedBytes === undefined ? undefined : metapb.Region.decode(preparedBytes);
   if (prepared === undefined) {
@@ -246,7 +247,7 @@ async function bootstrapClusterIfNeeded(kv: KvEngine, pd: PdClient, logger: Logg
   const region = prepared;
   let ours: boolean;
   try {
-    await pd.bootstrap(metapb.Store.fromPartial({ id: storeId }), region);
+    await pd.bootstrap(store, region);
     ours = true;
     logger.info('cluster bootstrapped', { 'store-id': storeId.toString(), 'region-id': region.id.toString() });
   } catch (e: unknown) {
