@@ -106,6 +106,11 @@ function storeStatsOf(s: StoreInfo): pdpb.StoreStats | undefined {
   return s.stats;
 }
 
+/** The store as clients see it: persisted metadata with the in-memory last heartbeat (ns). */
+function storeMetaOf(s: StoreInfo): metapb.Store {
+  return { ...s.meta, lastHeartbeat: BigInt(s.lastHeartbeatMs) * 1_000_000n };
+}
+
 function regionResponse(core: PdCore, r: RegionInfo): pdpb.GetRegionResponse {
   return pdpb.GetRegionResponse.fromPartial({
     header: okHeader(core),
@@ -203,7 +208,7 @@ export function createPdService(core: PdCore): Partial<pdpb.PDServer> {
       'GetStore',
       (req) => {
         const s = cluster.getStore(req.storeId);
-        return pdpb.GetStoreResponse.fromPartial({ header: okHeader(core), store: s.meta, stats: storeStatsOf(s) });
+        return pdpb.GetStoreResponse.fromPartial({ header: okHeader(core), store: storeMetaOf(s), stats: storeStatsOf(s) });
       },
       (header) => pdpb.GetStoreResponse.fromPartial({ header }),
     ),
@@ -224,7 +229,7 @@ export function createPdService(core: PdCore): Partial<pdpb.PDServer> {
       (req) =>
         pdpb.GetAllStoresResponse.fromPartial({
           header: okHeader(core),
-          stores: cluster.getAllStores(req.excludeTombstoneStores).map((s) => s.meta),
+          stores: cluster.getAllStores(req.excludeTombstoneStores).map(storeMetaOf),
         }),
       (header) => pdpb.GetAllStoresResponse.fromPartial({ header }),
     ),

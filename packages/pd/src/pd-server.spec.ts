@@ -316,6 +316,34 @@ describe('PdServer over gRPC and HTTP on one port', () => {
     expect((await unary(client.getMembers, pdpb.GetMembersRequest.fromPartial({}))).leader?.name).toBe('pd-test');
   });
 
+  it('survives malformed protobuf, garbage bytes and abrupt disconnects, and keeps serving', async () => {
+    // A request body that is not a GetRegionRequest: grpc-js answers a status for that call only.
+    const identity = (b: Buffer): Buffer => b;
+    const def = {
+      getRegion: { path: '/pdpb.PD/GetRegion', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+    };
+    const Raw = grpc.makeGenericClientConstructor(def, 'Raw');
+    const raw = new Raw(served.address, grpc.credentials.createInsecure()) as grpc.Client & {
+      getRegion: (req: Buffer, cb: (err: grpc.ServiceError | null, res: Buffer) => void) => grpc.ClientUnaryCall;
+    };
+    await expect(call(raw, raw.getRegion, Buffer.from([0x0a, 0xff, 0xff, 0xff]))).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    raw.close();
+    // Garbage on a raw TCP connection, and a connection closed after a partial HTTP/2 preface.
+    for (const bytes of ['hello there\r\n\r\n', 'PRI * HT']) {
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(served.port, '127.0.0.1', () => {
+          socket.write(bytes);
+          socket.end();
+        });
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.resume();
+      });
+    }
+    expect((await unary(client.getMembers, pdpb.GetMembersRequest.fromPartial({}))).leader?.name).toBe('pd-test');
+    expect((await fetch(`http://${served.address}/pd/api/v1/health`)).status).toBe(200);
+  });
+
   it('keeps everything after a restart on the same engine', async () => {
     const restarted = await PdServer.start({ engine: engine.reopen(), clock, rng: new SeededRng(2n), config: { name: 'pd-test' } });
     try {
