@@ -12,7 +12,15 @@ import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { RocksEngine } from '@tikv-ts/engine-rocks';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
-import { KeyIsLockedError, TxnLockNotFoundError, WriteConflictError } from './errors';
+import { kvrpcpb } from '@tikv-ts/proto';
+import {
+  DeadlockError,
+  KeyIsLockedError,
+  PessimisticLockNotFoundError,
+  PessimisticLockRolledBackError,
+  TxnLockNotFoundError,
+  WriteConflictError,
+} from './errors';
 import { LocalEngine } from './local-engine';
 import { Storage, type TxnContext } from './storage';
 
@@ -49,6 +57,9 @@ interface Stats {
   aborted: number;
   resolved: number;
   checks: number;
+  pessimistic: number;
+  deadlocks: number;
+  lockWaitTimeouts: number;
 }
 
 async function resolve(s: Storage, tso: Tso, e: KeyIsLockedError, callerStartTs: bigint, stats: Stats): Promise<void> {
@@ -59,6 +70,7 @@ async function resolve(s: Storage, tso: Tso, e: KeyIsLockedError, callerStartTs:
     callerStartTs,
     currentTs: tso.next(),
     rollbackIfNotExist: true,
+    resolvingPessimisticLock: info.lockType === kvrpcpb.Op.PessimisticLock,
   });
   if (st.commitVersion !== 0n) {
     await s.resolveLock(ctx, { startVersion: info.lockVersion, commitVersion: st.commitVersion, keys: [info.key] });
@@ -147,11 +159,107 @@ async function transfer(s: Storage, tso: Tso, rng: SeededRng, stats: Stats): Pro
   throw new Error('worker starved');
 }
 
+/**
+ * A pessimistic transfer: lock the two accounts one at a time in random order (so waiters can
+ * deadlock), read their values with the locks, prewrite with the pessimistic check, commit.
+ */
+async function pessimisticTransfer(s: Storage, tso: Tso, rng: SeededRng, stats: Stats): Promise<void> {
+  for (let attempt = 0; attempt < 10_000; attempt++) {
+    const from = rng.nextInt(ACCOUNTS);
+    let to = rng.nextInt(ACCOUNTS - 1);
+    if (to >= from) to++;
+    const keys = [acct(from), acct(to)];
+    const startTs = tso.next();
+    const forUpdateTs = tso.next();
+    const order = rng.chance(0.5) ? [0, 1] : [1, 0];
+    const balances = [0, 0];
+    let failed = false;
+    for (const i of order) {
+      try {
+        const r = await s.pessimisticLock(ctx, {
+          keys: [{ key: keys[i] as Uint8Array }],
+          primaryLock: keys[0] as Uint8Array,
+          startVersion: startTs,
+          forUpdateTs,
+          lockTtl: 20n,
+          returnValues: true,
+        });
+        balances[i] = dec(r.values[0]);
+      } catch (e: unknown) {
+        failed = true;
+        if (e instanceof KeyIsLockedError) {
+          stats.lockWaitTimeouts++;
+          await resolve(s, tso, e, startTs, stats);
+        } else if (e instanceof DeadlockError) {
+          stats.deadlocks++;
+        } else if (!(e instanceof WriteConflictError || e instanceof PessimisticLockRolledBackError)) {
+          throw e;
+        }
+        break;
+      }
+    }
+    if (failed) {
+      await s.pessimisticRollback(ctx, { keys, startVersion: startTs, forUpdateTs });
+      stats.aborted++;
+      continue;
+    }
+    const amount = Math.min(balances[0] as number, 1 + rng.nextInt(50));
+    const r = await s
+      .prewrite(ctx, {
+        mutations: [
+          { type: 'put', key: keys[0] as Uint8Array, value: enc((balances[0] as number) - amount) },
+          { type: 'put', key: keys[1] as Uint8Array, value: enc((balances[1] as number) + amount) },
+        ],
+        primaryLock: keys[0] as Uint8Array,
+        startVersion: startTs,
+        forUpdateTs,
+        pessimisticActions: [
+          kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK,
+          kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK,
+        ],
+        lockTtl: 20n,
+      })
+      .catch((e: unknown) => e);
+    if (r instanceof PessimisticLockNotFoundError) {
+      // Our locks expired and were resolved by others meanwhile.
+      await s.batchRollback(ctx, { keys, startVersion: startTs });
+      stats.aborted++;
+      continue;
+    }
+    if (r instanceof Error) throw r;
+    if (r.errors.length > 0) throw r.errors[0];
+    const commitTs = tso.next();
+    try {
+      await s.commit(ctx, { keys, startVersion: startTs, commitVersion: commitTs });
+    } catch (e: unknown) {
+      if (e instanceof TxnLockNotFoundError) {
+        stats.aborted++;
+        continue;
+      }
+      throw e;
+    }
+    stats.committed++;
+    stats.pessimistic++;
+    return;
+  }
+  throw new Error('pessimistic worker starved');
+}
+
 async function runBank(kv: KvEngine, seed: bigint, size: BankSize): Promise<Stats> {
   // Unsynced group commits: durability is not under test here, and fsyncs on a shared disk are slow.
-  const s = new Storage({ engine: new LocalEngine(kv, { sync: false }), clock: new ManualClock() });
+  // Lock waits run on virtual time, advanced from real time so that waits end.
+  const clock = new ManualClock();
+  const ticker = setInterval(() => clock.advance(5), 1);
+  try {
+    return await runBankWith(new Storage({ engine: new LocalEngine(kv, { sync: false }), clock, waitForLockTimeoutMs: 30 }), seed, size);
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+async function runBankWith(s: Storage, seed: bigint, size: BankSize): Promise<Stats> {
   const tso = new Tso();
-  const stats: Stats = { committed: 0, aborted: 0, resolved: 0, checks: 0 };
+  const stats: Stats = { committed: 0, aborted: 0, resolved: 0, checks: 0, pessimistic: 0, deadlocks: 0, lockWaitTimeouts: 0 };
   const initTs = tso.next();
   const init = await s.prewrite(ctx, {
     mutations: Array.from({ length: ACCOUNTS }, (_, i) => ({ type: 'put' as const, key: acct(i), value: enc(INITIAL) })),
@@ -165,7 +273,11 @@ async function runBank(kv: KvEngine, seed: bigint, size: BankSize): Promise<Stat
   const rng = new SeededRng(seed);
   const workers = Array.from({ length: WORKERS }, async (_, w) => {
     const wr = rng.fork(`worker-${w}`);
-    for (let t = 0; t < size.transfersPerWorker; t++) await transfer(s, tso, wr, stats);
+    // Half the workers run pessimistic transactions.
+    for (let t = 0; t < size.transfersPerWorker; t++) {
+      if (w % 2 === 1) await pessimisticTransfer(s, tso, wr, stats);
+      else await transfer(s, tso, wr, stats);
+    }
   });
   const readers = Array.from({ length: READERS }, async (_, r) => {
     const rr = rng.fork(`reader-${r}`);
@@ -207,6 +319,7 @@ describe('bank: concurrent transfers keep the total', () => {
     try {
       await withSeed(async () => {
         const stats = await runBank(kv, seed, ROCKS_SIZE);
+        process.stdout.write(`bank on engine-rocks: ${JSON.stringify(stats)}\n`);
         expect(stats.committed).toBeGreaterThan(WORKERS * ROCKS_SIZE.transfersPerWorker * 0.5);
         expect(stats.resolved).toBeGreaterThan(0);
         expect(stats.checks).toBe(READERS * ROCKS_SIZE.readsPerReader);
@@ -222,6 +335,7 @@ describe('bank: concurrent transfers keep the total', () => {
     try {
       await withSeed(async () => {
         const stats = await runBank(kv, seed + 1n, MEMORY_SIZE);
+        process.stdout.write(`bank on engine-memory: ${JSON.stringify(stats)}\n`);
         expect(stats.committed).toBeGreaterThan(WORKERS * MEMORY_SIZE.transfersPerWorker * 0.5);
         expect(stats.resolved).toBeGreaterThan(0);
         expect(stats.checks).toBe(READERS * MEMORY_SIZE.readsPerReader);
