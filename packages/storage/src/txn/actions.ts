@@ -494,7 +494,8 @@ export async function cleanupKey(
     if (currentTs !== 0n && !isLockExpired(lock, currentTs)) {
       throw new KeyIsLockedError(lock.toLockInfo(key.toRaw()));
     }
-    await rollbackLock(txn, reader, key, lock, protectRollback);
+    // TiKV passes `protect_rollback` only to decide collapsing here; the primary is always protected.
+    await rollbackLock(txn, reader, key, lock);
     return;
   }
   const status = await checkTxnStatusMissingLock(
