@@ -53,6 +53,21 @@ describe('Scheduler', () => {
     await kv.close();
   });
 
+  it('a command waiting for a latch does not take a processing slot', async () => {
+    const kv = MemoryEngine.open();
+    const s = new Scheduler({ engine: new LocalEngine(kv, { sync: false }), concurrency: 2 });
+    const log: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const a = s.run(cmd('a1', ['x'], log, gate));
+    const b = s.run(cmd('a2', ['x'], log));
+    expect(await s.run(cmd('c', ['y'], log))).toBe('c');
+    expect(log).toEqual(['start a1', 'start c', 'end c']);
+    open();
+    await Promise.all([a, b]);
+    await kv.close();
+  });
+
   it('refuses new writes with ServerIsBusy above the pending-bytes threshold', async () => {
     const kv = MemoryEngine.open();
     const s = new Scheduler({ engine: new LocalEngine(kv, { sync: false }), pendingWriteThresholdBytes: 100 });

@@ -59,7 +59,8 @@ const PRIORITIES: readonly CommandPriority[] = ['high', 'normal', 'low'];
  * The transaction scheduler (TiKV `txn::Scheduler`): write commands queue by priority (high
  * before normal before low, FIFO within a priority), then take latches on their keys (sorted,
  * FIFO per slot), take a snapshot, process, write through the {@link Engine}, release latches and
- * answer. Reads never come here. When pending write bytes exceed the threshold, new commands are
+ * answer. At most `concurrency` commands are processed at once; commands waiting for a latch do
+ * not count, and commands that got their latches go before new ones. Reads never come here. When pending write bytes exceed the threshold, new commands are
  * refused at once with `SchedTooBusyError` (the server answers ServerIsBusy).
  */
 export class Scheduler {
@@ -68,7 +69,10 @@ export class Scheduler {
   readonly #concurrency: number;
   readonly #threshold: number;
   readonly #onReleased: ((released: readonly ReleasedLock[]) => void) | undefined;
+  /** New commands, by priority, not yet at the latches. */
   readonly #queues = new Map<CommandPriority, Task[]>(PRIORITIES.map((p) => [p, []]));
+  /** Commands holding all their latches, waiting for a processing slot. */
+  readonly #ready = new Map<CommandPriority, Task[]>(PRIORITIES.map((p) => [p, []]));
   readonly #waitingLatch = new Map<number, Task>();
   #nextCid = 1;
   #running = 0;
@@ -112,23 +116,31 @@ export class Scheduler {
 
   #pump(): void {
     while (this.#running < this.#concurrency) {
-      const task = this.#dequeue();
-      if (task === undefined) return;
-      this.#running++;
-      if (this.#latches.acquire(task.lock, task.cid)) this.#execute(task);
-      else this.#waitingLatch.set(task.cid, task);
+      // Commands holding their latches go first; then new commands, by priority.
+      let task = this.#dequeue(this.#ready);
+      if (task === undefined) {
+        task = this.#dequeue(this.#queues);
+        if (task === undefined) return;
+        if (!this.#latches.acquire(task.lock, task.cid)) {
+          // Waiting for a latch does not take a processing slot.
+          this.#waitingLatch.set(task.cid, task);
+          continue;
+        }
+      }
+      this.#execute(task);
     }
   }
 
-  #dequeue(): Task | undefined {
+  #dequeue(queues: Map<CommandPriority, Task[]>): Task | undefined {
     for (const p of PRIORITIES) {
-      const q = this.#queues.get(p) as Task[];
+      const q = queues.get(p) as Task[];
       if (q.length > 0) return q.shift();
     }
     return undefined;
   }
 
   #execute(task: Task): void {
+    this.#running++;
     void this.#process(task);
   }
 
@@ -164,7 +176,7 @@ export class Scheduler {
       const next = this.#waitingLatch.get(cid);
       if (next !== undefined && this.#latches.acquire(next.lock, next.cid)) {
         this.#waitingLatch.delete(cid);
-        this.#execute(next);
+        (this.#ready.get(next.cmd.priority) as Task[]).push(next);
       }
     }
     this.#pump();
