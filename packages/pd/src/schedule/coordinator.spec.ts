@@ -1,4 +1,5 @@
 import { metapb } from '@tikv-ts/proto';
+import { SeededRng } from '@tikv-ts/util';
 import type { Operator } from './operator';
 import { SimCluster, type SimOptions } from './testdata/sim-cluster';
 
@@ -207,4 +208,72 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
     const c = await run(BASE_SEED + 1n);
     expect(c).not.toBe(a);
   });
+});
+
+describe('Coordinator seeded sweep (SIM_SEEDS=<n> for more seeds)', () => {
+  const seeds = Number(process.env['SIM_SEEDS'] ?? 5);
+  for (let i = 0; i < seeds; i++) {
+    const seed = BASE_SEED + 1000n + BigInt(i);
+    it(`random placements, a lossy stream and a store death converge (seed ${seed})`, async () => {
+      await withSeed(seed, async () => {
+        const pick = new SeededRng(seed).fork('placement');
+        const stores = 5;
+        const placements: number[][] = [];
+        const regions = 8 + pick.nextInt(10);
+        for (let r = 0; r < regions; r++) {
+          const n = 1 + pick.nextInt(stores);
+          const all = [1, 2, 3, 4, 5];
+          const chosen: number[] = [];
+          for (let k = 0; k < n; k++) chosen.push(...all.splice(pick.nextInt(all.length), 1));
+          placements.push(chosen);
+        }
+        const s = await SimCluster.create({
+          seed,
+          stores,
+          regions,
+          placement: (r) => placements[r] ?? [1],
+          dropRate: pick.nextInt(30) / 100,
+          config: { maxStoreDownTimeMs: 60_000 },
+        });
+        const victim = s.storeIds[pick.nextInt(stores)] ?? 0n;
+        const killAt = pick.nextInt(30_000);
+        let splits = 0;
+        const invariants = (): void => {
+          for (const r of s.regions.values()) {
+            const storesOf = r.meta.peers.map((p) => p.storeId);
+            expect(new Set(storesOf).size).toBe(storesOf.length);
+            expect(s.voters(r).some((p) => p.storeId === r.leaderStoreId) || s.deadStores.has(r.leaderStoreId)).toBe(true);
+          }
+          if (s.deadStores.size === 0 && s.clock.monotonicMs() >= killAt) s.killStore(victim);
+          if (splits < 2 && s.clock.monotonicMs() > 10_000 * (splits + 1)) {
+            const id = [...s.regions.keys()][pick.nextInt(s.regions.size)] ?? 0n;
+            if (s.coordinator.controller.get(id) === undefined) s.coordinator.addSplitOperator(id);
+            splits++;
+          }
+        };
+        const live = (m: Map<bigint, number>): Map<bigint, number> => new Map([...m].filter(([id]) => id !== victim));
+        await s.runUntil(
+          () =>
+            s.deadStores.size === 1 &&
+            allHaveVoters(s, 3) &&
+            [...s.regions.values()].every((r) => !r.meta.peers.some((p) => p.storeId === victim)) &&
+            spread(live(s.regionCounts())) <= 1 &&
+            spread(live(s.leaderCounts())) <= 1 &&
+            idle(s),
+          30 * 60_000,
+          invariants,
+        );
+        // No ping-pong: each region moves or changes leader only a few times on the way.
+        const count = (desc: string): number => s.ended.filter((op) => op.desc === desc && op.status === 'success').length;
+        expect(count('balance-region')).toBeLessThanOrEqual(s.regions.size);
+        expect(count('balance-leader')).toBeLessThanOrEqual(s.regions.size);
+        if (process.env['SIM_VERBOSE'] !== undefined) {
+          const kinds = new Map<string, number>();
+          for (const op of s.ended) kinds.set(`${op.desc}:${op.status}`, (kinds.get(`${op.desc}:${op.status}`) ?? 0) + 1);
+          if (process.env['SIM_VERBOSE'] === '2') for (const op of s.ended) process.stderr.write(`${op.createMs} ${op.brief} ${op.status} ${op.reason}\n`);
+          process.stderr.write(`seed ${seed}: converged at ${s.clock.monotonicMs()} ms, regions ${s.regions.size}, ${JSON.stringify([...kinds])}, ${JSON.stringify(s.stats)}\n`);
+        }
+      });
+    });
+  }
 });

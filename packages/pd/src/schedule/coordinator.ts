@@ -1,4 +1,4 @@
-import { pdpb } from '@tikv-ts/proto';
+import { metapb, pdpb } from '@tikv-ts/proto';
 import type { Clock, Rng, TimerHandle } from '@tikv-ts/util';
 import type { RegionInfo } from '../region-tree';
 import { ClusterSnapshot } from './cluster-snapshot';
@@ -67,7 +67,8 @@ function makeScheduler(name: SchedulerName): Scheduler {
  * {@link ReplicaChecker} over the regions and the schedulers on a clock-driven {@link tick}, and
  * drives operators with region heartbeats ({@link onRegionHeartbeat}).
  *
- * Each tick: operators whose step is past its deadline, or whose region is gone, end; the replica
+ * Operators whose next step targets a store that is no longer Up, or is down, are canceled on
+ * the region's next heartbeat. Each tick: operators whose step is past its deadline, or whose region is gone, end; the replica
  * checker looks at the next `patrolRegionsPerTick` regions without an operator (round robin over
  * the regions in key order); each scheduler whose interval has elapsed runs once, its interval
  * going back to `minScheduleIntervalMs` when it produced an operator and growing ×1.3 up to
@@ -97,10 +98,14 @@ export class Coordinator {
     this.#rng = options.rng;
     this.#allocPeerId = options.allocPeerId;
     this.#clusterId = options.clusterId;
+    const isStoreUsable = (storeId: bigint): boolean => {
+      const s = this.#cluster.stores().find((x) => x.meta.id === storeId);
+      return s !== undefined && s.meta.state === metapb.StoreState.Up && this.#clock.nowMs() - s.lastHeartbeatMs <= this.config.maxStoreDownTimeMs;
+    };
     this.controller = new OperatorController(
       options.onOperatorEnd === undefined
-        ? { clock: options.clock, config: this.config }
-        : { clock: options.clock, config: this.config, onOperatorEnd: options.onOperatorEnd },
+        ? { clock: options.clock, config: this.config, isStoreUsable }
+        : { clock: options.clock, config: this.config, isStoreUsable, onOperatorEnd: options.onOperatorEnd },
     );
     for (const name of options.schedulers ?? SCHEDULER_NAMES) this.addScheduler(name);
   }
@@ -231,7 +236,7 @@ export class Coordinator {
     for (const op of this.controller.running()) {
       if (this.#cluster.region(op.regionId) === undefined) this.controller.cancel(op.regionId, `region ${op.regionId} is gone`);
     }
-    const snap = new ClusterSnapshot(this.#cluster, this.config, this.#clock.nowMs(), this.controller.influence());
+    const snap = new ClusterSnapshot(this.#cluster, this.config, this.#clock.nowMs(), this.controller.influence((id) => this.#cluster.region(id)));
     const created: Operator[] = [];
     const admit = (init: OperatorInit | undefined): boolean => {
       if (init === undefined) return false;

@@ -161,6 +161,16 @@ describe('OperatorController', () => {
     expect(oc.storeLimitAvailable(4n, 'add-peer')).toBe(2);
   });
 
+  it('counts as influence only the steps whose effect PD does not see yet', () => {
+    const { oc } = controller();
+    oc.add(moveOp(R3()));
+    expect(oc.influence(() => R3())[0]?.map((s) => s.type)).toEqual(['add-learner', 'promote-learner', 'transfer-leader', 'remove-peer']);
+    // The learner is there but pending: the add step is current but no longer adds load.
+    const pending = region([voter(11n, 1n), voter(12n, 2n), voter(13n, 3n), learner(14n, 4n)], { confVer: 4n, pending: [14n] });
+    oc.dispatch(pending);
+    expect(oc.influence(() => pending)[0]?.map((s) => s.type)).toEqual(['promote-learner', 'transfer-leader', 'remove-peer']);
+  });
+
   it('renders operators as JSON for the HTTP API', () => {
     const { oc } = controller();
     oc.add(moveOp(R3()));

@@ -29,6 +29,12 @@ export interface OperatorControllerOptions {
   readonly config: ScheduleConfig;
   /** Called once for every operator that ends (success, timeout, canceled, replaced). */
   readonly onOperatorEnd?: (op: Operator) => void;
+  /**
+   * Whether a store can still take a new peer or a leader (Up and not down). When given, an
+   * operator whose current step targets an unusable store is canceled on the next heartbeat
+   * instead of waiting for its step timeout.
+   */
+  readonly isStoreUsable?: (storeId: bigint) => boolean;
 }
 
 const PRIORITY_RANK: Record<OperatorPriority, number> = { low: 0, normal: 1, high: 2 };
@@ -51,7 +57,7 @@ interface Bucket {
  *
  * Progress ({@link dispatch}): on each region heartbeat the operator skips finished steps; it ends
  * `success` when none is left, `canceled` when stale (see {@link Operator.check}), `timeout` when
- * its current step is past its deadline; otherwise the current step is sent again (TiKV ignores
+ * its current step is past its deadline (or, with `isStoreUsable`, targets a lost store); otherwise the current step is sent again (TiKV ignores
  * a command it already runs), which is how lost responses are retried. A timed-out or canceled
  * operator is gone; its checker builds a new one on a later patrol. {@link checkTimeouts} ends
  * operators of regions that stopped heartbeating.
@@ -62,6 +68,7 @@ export class OperatorController {
   readonly #clock: Clock;
   readonly #config: ScheduleConfig;
   readonly #onEnd: ((op: Operator) => void) | undefined;
+  readonly #isStoreUsable: ((storeId: bigint) => boolean) | undefined;
   readonly #ops = new Map<bigint, Operator>();
   readonly #history: Operator[] = [];
   readonly #buckets = new Map<string, Bucket>();
@@ -71,6 +78,7 @@ export class OperatorController {
     this.#clock = options.clock;
     this.#config = options.config;
     this.#onEnd = options.onOperatorEnd;
+    this.#isStoreUsable = options.isStoreUsable;
   }
 
   /** The in-flight limit of a kind (Infinity for unlimited kinds). */
@@ -202,9 +210,12 @@ export class OperatorController {
     return this.#history;
   }
 
-  /** The remaining steps of every running operator (for {@link ClusterSnapshot} influence). */
-  influence(): (readonly OperatorStep[])[] {
-    return this.running().map((op) => op.remainingSteps());
+  /**
+   * The steps of every running operator whose effect PD does not see yet (for
+   * {@link ClusterSnapshot} influence); `regionOf` gives the region as PD knows it.
+   */
+  influence(regionOf: (regionId: bigint) => RegionInfo | undefined = () => undefined): (readonly OperatorStep[])[] {
+    return this.running().map((op) => op.unappliedSteps(regionOf(op.regionId)));
   }
 
   /**
@@ -215,7 +226,7 @@ export class OperatorController {
   dispatch(region: RegionInfo): pdpb.RegionHeartbeatResponse | undefined {
     const op = this.#ops.get(region.meta.id);
     if (op === undefined) return undefined;
-    const c = op.check(region, this.#clock.monotonicMs(), this.#config);
+    const c = op.check(region, this.#clock.monotonicMs(), this.#config, this.#isStoreUsable);
     switch (c.kind) {
       case 'finished':
         this.#end(op, 'success', '');

@@ -71,9 +71,16 @@ export function isStepFinished(step: OperatorStep, region: RegionInfo): boolean 
 
 /**
  * Why `step` (not finished yet) cannot make progress on `region`, or undefined when it can (PD's
- * `CheckInProgress`). An operator whose current step cannot progress is canceled.
+ * `CheckInProgress`). An operator whose current step cannot progress is canceled. With
+ * `isStoreUsable`, a step that needs its target store (a new peer, a promotion, a leader
+ * transfer) is also blocked when that store is not usable (down, offline, removed).
  */
-export function stepBlockedReason(step: OperatorStep, region: RegionInfo): string | undefined {
+export function stepBlockedReason(step: OperatorStep, region: RegionInfo, isStoreUsable?: (storeId: bigint) => boolean): string | undefined {
+  if (isStoreUsable !== undefined) {
+    const target =
+      step.type === 'transfer-leader' ? step.toStoreId : step.type === 'add-peer' || step.type === 'add-learner' || step.type === 'promote-learner' ? step.storeId : undefined;
+    if (target !== undefined && !isStoreUsable(target)) return `target store ${target} is down, offline or removed`;
+  }
   switch (step.type) {
     case 'transfer-leader': {
       const p = peerOnStore(region, step.toStoreId);

@@ -131,6 +131,19 @@ export class Operator {
   }
 
   /**
+   * The steps whose effect `region` (the region as PD knows it now, or undefined) does not show
+   * yet: the remaining steps, minus the current one when its change is already visible (a new
+   * peer still pending, say). This is the operator's influence on store loads.
+   */
+  unappliedSteps(region: RegionInfo | undefined): readonly OperatorStep[] {
+    const rest = this.steps.slice(this.#current);
+    const cur = rest[0];
+    if (region === undefined || cur === undefined) return rest;
+    const visible = cur.type === 'transfer-leader' ? region.leader?.storeId === cur.toStoreId : stepConfVerApplied(cur, region) === 1n;
+    return visible ? rest.slice(1) : rest;
+  }
+
+  /**
    * Conf version changes the operator accounts for on `region` (PD's ConfVerChanged): one per
    * finished conf-change step, plus the current step when its change is visible already.
    */
@@ -148,10 +161,11 @@ export class Operator {
   /**
    * Advances past every step `region` shows as finished, then decides: the next step to send,
    * finished, stale (epoch moved unexpectedly or the step cannot progress), or timed out (the
-   * current step has been current longer than its timeout at `nowMs`). Does not end the
-   * operator; the controller does.
+   * current step has been current longer than its timeout at `nowMs`). `isStoreUsable` (see
+   * {@link stepBlockedReason}) lets a step whose target store is lost fail at once. Does not end
+   * the operator; the controller does.
    */
-  check(region: RegionInfo, nowMs: number, timeouts: StepTimeouts): OperatorCheck {
+  check(region: RegionInfo, nowMs: number, timeouts: StepTimeouts, isStoreUsable?: (storeId: bigint) => boolean): OperatorCheck {
     if (region.meta.id !== this.regionId) throw new RangeError(`operator ${this.id} is for region ${this.regionId}, not ${region.meta.id}`);
     for (;;) {
       const step = this.steps[this.#current];
@@ -171,7 +185,7 @@ export class Operator {
         reason: `conf version ${latest.confVer} is beyond the expected ${this.regionEpoch.confVer + this.confVerChanged(region)}`,
       };
     }
-    const blocked = stepBlockedReason(step, region);
+    const blocked = stepBlockedReason(step, region, isStoreUsable);
     if (blocked !== undefined) return { kind: 'stale', reason: blocked };
     if (this.isStepTimedOut(nowMs, timeouts)) return { kind: 'timeout', step };
     return { kind: 'step', step };
