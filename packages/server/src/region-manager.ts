@@ -173,7 +173,7 @@ export class RegionManager {
     // TiKV checks only the version for reads and writes (conf_ver matters to admin commands).
     const epoch = ctx?.regionEpoch;
     if (epoch === undefined || epoch.version !== (region.regionEpoch?.version ?? 0n)) {
-      throw new EpochNotMatchError(epoch, this.#currentRegionsFor(region));
+      throw new EpochNotMatchError(epoch, this.#currentRegionsFor(region, epoch?.version ?? 0n));
     }
     if (what.keys !== undefined) {
       for (const k of what.keys) {
@@ -228,12 +228,23 @@ export class RegionManager {
     return range.end;
   }
 
-  /** The region and its right neighbour (after a split the client learns both at once, as from TiKV). */
-  #currentRegionsFor(region: metapb.Region): metapb.Region[] {
+  /**
+   * The region and the regions split from it since the request's epoch (TiKV's
+   * `collect_sibling_region`): adjacent regions, on both sides, whose version is newer than the
+   * requested one, at most 10, so that a client learns a split's result in one round trip.
+   */
+  #currentRegionsFor(region: metapb.Region, requestedVersion: bigint): metapb.Region[] {
     const out = [region];
-    if (region.endKey.length !== 0) {
-      const next = this.regionForKey(region.endKey);
-      if (next !== undefined) out.push(next);
+    const idx = this.#sorted.indexOf(region);
+    for (const step of [-1, 1]) {
+      let prev = region;
+      for (let i = idx + step; i >= 0 && i < this.#sorted.length && out.length < 10; i += step) {
+        const r = this.#sorted[i] as metapb.Region;
+        const adjacent = step < 0 ? compareBytes(r.endKey, prev.startKey) === 0 : compareBytes(prev.endKey, r.startKey) === 0;
+        if (!adjacent || (r.regionEpoch?.version ?? 0n) <= requestedVersion) break;
+        out.push(r);
+        prev = r;
+      }
     }
     return out;
   }
