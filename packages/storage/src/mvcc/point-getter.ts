@@ -72,11 +72,20 @@ export async function pointGet(
 ): Promise<{ value: Uint8Array; commitTs: bigint } | undefined> {
   const key = Key.fromRaw(rawKey);
   const iso = options.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
+  // The lock and the newest version are read concurrently (two engine reads in flight).
+  const writeP = reader.getWrite(key, options.ts);
   if (iso === kvrpcpb.IsolationLevel.SI) {
-    const lock = await reader.loadLock(key);
+    let lock: Lock | undefined;
+    try {
+      lock = await reader.loadLock(key);
+    } catch (e: unknown) {
+      await writeP.catch(() => undefined);
+      throw e;
+    }
     if (lock !== undefined) {
       const err = checkLockConflict(lock, rawKey, options.ts, options.bypassLocks, iso);
       if (err !== undefined) {
+        await writeP.catch(() => undefined);
         if (options.accessLocks?.includes(lock.ts) === true) {
           const v = await valueFromLock(reader, key, lock);
           if (v !== 'none') return v === undefined ? undefined : { value: v, commitTs: 0n };
@@ -86,7 +95,7 @@ export async function pointGet(
       }
     }
   }
-  const found = await reader.getWrite(key, options.ts);
+  const found = await writeP;
   if (found === undefined || found.write.writeType === 'delete') return undefined;
   return { value: await reader.loadData(key, found.write), commitTs: found.commitTs };
 }
