@@ -16,7 +16,7 @@ import {
 import type { IdAllocator } from './id-allocator';
 import type { RegionInfo } from './region-tree';
 import type { EtcdEntry, PdStorage } from './storage';
-import type { TsoAllocator } from './tso';
+import type { TsoAllocator, TsoTimestamp } from './tso';
 
 /** What the gRPC services need from the server (implemented by {@link PdServer}). */
 export interface PdCore {
@@ -144,30 +144,51 @@ export function createPdService(core: PdCore): Partial<pdpb.PDServer> {
     ),
 
     tso: (call) => {
-      // Responses leave in request order: each request waits for the previous one of its stream.
-      let chain: Promise<void> = Promise.resolve();
+      // Responses leave in request order. Most requests are answered synchronously from memory;
+      // one that must wait for a window write (and every request behind it on this stream) goes
+      // through `pending`, a chain in arrival order.
+      let pending: Promise<void> | undefined;
+      const ok = (req: pdpb.TsoRequest, ts: TsoTimestamp): pdpb.TsoResponse => ({
+        header: { clusterId: core.clusterId, error: undefined },
+        count: req.count,
+        timestamp: { physical: BigInt(ts.physicalMs), logical: BigInt(ts.logical), suffixBits: 0 },
+      });
+      const failed = (e: unknown): pdpb.TsoResponse => ({ header: errorHeader(core, e), count: 0, timestamp: undefined });
+      const send = (res: pdpb.TsoResponse, started: number): void => {
+        core.observe('Tso', res.header?.error === undefined, (core.monotonicMs() - started) / 1000);
+        if (!call.destroyed && call.writable) call.write(res);
+      };
       call.on('data', (req: pdpb.TsoRequest) => {
-        chain = chain.then(async () => {
-          const started = core.monotonicMs();
+        const started = core.monotonicMs();
+        if (pending === undefined) {
+          try {
+            checkHeader(core, req.header);
+            const ts = core.tso.tryGetTimestamp(req.count);
+            if (ts !== undefined) {
+              send(ok(req, ts), started);
+              return;
+            }
+          } catch (e: unknown) {
+            send(failed(e), started);
+            return;
+          }
+        }
+        const run: Promise<void> = (pending ?? Promise.resolve()).then(async () => {
           let res: pdpb.TsoResponse;
           try {
             checkHeader(core, req.header);
-            const ts = await core.tso.getTimestamp(req.count);
-            res = pdpb.TsoResponse.fromPartial({
-              header: okHeader(core),
-              count: req.count,
-              timestamp: { physical: BigInt(ts.physicalMs), logical: BigInt(ts.logical), suffixBits: 0 },
-            });
-            core.observe('Tso', true, (core.monotonicMs() - started) / 1000);
+            res = ok(req, await core.tso.getTimestamp(req.count));
           } catch (e: unknown) {
-            res = pdpb.TsoResponse.fromPartial({ header: errorHeader(core, e), count: 0 });
-            core.observe('Tso', false, (core.monotonicMs() - started) / 1000);
+            res = failed(e);
           }
-          if (!call.destroyed && call.writable) call.write(res);
+          send(res, started);
+          if (pending === run) pending = undefined;
         });
+        pending = run;
       });
       call.on('end', () => {
-        void chain.then(() => call.end());
+        if (pending === undefined) call.end();
+        else void pending.then(() => call.end());
       });
       call.on('error', () => undefined);
     },

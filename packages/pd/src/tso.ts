@@ -116,25 +116,37 @@ export class TsoAllocator {
    * @throws engine errors if the window could not be persisted
    */
   async getTimestamp(count = 1): Promise<TsoTimestamp> {
+    for (;;) {
+      const ts = this.tryGetTimestamp(count);
+      if (ts !== undefined) return ts;
+      await this.#extendWindow(this.#physical + 1);
+    }
+  }
+
+  /**
+   * The synchronous fast path of {@link getTimestamp}: the timestamp when it can be handed out
+   * from memory, or `undefined` when the window must be extended first (then call
+   * {@link getTimestamp}, which waits for that write).
+   *
+   * @throws PdInvalidValueError if `count` is not an integer in `[1, 2^18)`
+   * @throws PdServerClosedError after {@link close} or before {@link initialize}
+   */
+  tryGetTimestamp(count = 1): TsoTimestamp | undefined {
     if (!Number.isInteger(count) || count < 1 || count >= TSO_MAX_LOGICAL) {
       throw new PdInvalidValueError(`tso count should be in [1, ${TSO_MAX_LOGICAL}), got ${count}`);
     }
-    for (;;) {
-      if (this.#closed || !this.#initialized) throw new PdServerClosedError();
-      this.#followClock();
-      if (this.#logical + count < TSO_MAX_LOGICAL) {
-        this.#logical += count;
-        return { physicalMs: this.#physical, logical: this.#logical };
-      }
-      // The logical part is exhausted: move to the next millisecond, inside the window if we can.
-      const next = this.#physical + 1;
-      if (next < this.#windowEndMs) {
-        this.#physical = next;
-        this.#logical = 0;
-        continue;
-      }
-      await this.#extendWindow(next);
+    if (this.#closed || !this.#initialized) throw new PdServerClosedError();
+    this.#followClock();
+    if (this.#logical + count < TSO_MAX_LOGICAL) {
+      this.#logical += count;
+      return { physicalMs: this.#physical, logical: this.#logical };
     }
+    // The logical part is exhausted: move to the next millisecond, inside the window if we can.
+    const next = this.#physical + 1;
+    if (next >= this.#windowEndMs) return undefined;
+    this.#physical = next;
+    this.#logical = count;
+    return { physicalMs: this.#physical, logical: this.#logical };
   }
 
   /** Moves the physical part up to the wall clock when the window covers it (no I/O). */
