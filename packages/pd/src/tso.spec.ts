@@ -112,4 +112,23 @@ describe('TsoAllocator', () => {
     for (const r of results) expect(r.physicalMs).toBeLessThan(tso.windowEndMs);
     tso.close();
   });
+
+  it('tryGetTimestamp answers from memory and returns undefined only when the window is used up', async () => {
+    const clock = new ManualClock();
+    const engine = new TestKvEngine();
+    const tso = await open(engine, clock, 2); // a 2 ms window: two milliseconds of logical space
+    const seen: bigint[] = [];
+    let ts = tso.tryGetTimestamp(TSO_MAX_LOGICAL - 1);
+    while (ts !== undefined) {
+      seen.push(composeTso(ts));
+      ts = tso.tryGetTimestamp(TSO_MAX_LOGICAL - 1);
+    }
+    expect(seen.length).toBe(2);
+    const writes = engine.syncedWrites;
+    const after = composeTso(await tso.getTimestamp(TSO_MAX_LOGICAL - 1));
+    expect(after).toBeGreaterThan(seen[1] as bigint);
+    expect(engine.syncedWrites).toBe(writes + 1);
+    tso.close();
+    expect(() => tso.tryGetTimestamp(1)).toThrow('PD server is closed');
+  });
 });
