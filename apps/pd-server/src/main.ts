@@ -11,7 +11,11 @@ import { createNodeRuntime } from '@tikv-ts/util/node';
 import { parseFlags, USAGE, type PdFlags } from './flags';
 import { closeServers, listenClientUrls } from './listen';
 
-/** Version reported by `--version` and GetMembers. */
+// For in-process clusters and tests: the listener that serves a PdServer on its client URLs.
+export { listenClientUrls, closeServers, hostPortOf } from './listen';
+export { parseFlags, USAGE, type PdFlags } from './flags';
+
+/** Version reported by `--version`. */
 export const PD_SERVER_VERSION = '8.5.0-tikv-ts';
 
 const splitUrls = (s: string): string[] =>
