@@ -62,7 +62,7 @@ export {
   type Mutation,
 } from './txn-types';
 export { MvccReader, type TxnCommitRecord } from './mvcc/reader';
-export { pointGet, scanKeys, checkLockConflict, type ReadOptions, type ScanOptions, type ScanEntry } from './mvcc/point-getter';
+export { pointGet, scanKeys, checkLockConflict, checksLocks, type ReadOptions, type ScanOptions, type ScanEntry } from './mvcc/point-getter';
 export { Latches, LatchLock, keyHash } from './txn/latches';
 export { Scheduler, type SchedulerOptions, type SchedCommand, type ProcessResult, type CommandPriority } from './txn/scheduler';
 export { LockManager, type LockManagerOptions, type WaitOutcome } from './lock-manager/lock-manager';

@@ -108,6 +108,10 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
       expect(str((await s.get({ committedLocks: [ts(10)] }, k('k'), ts(20))).value)).toBe('new');
       // Read committed ignores locks.
       expect(str((await s.get({ isolationLevel: kvrpcpb.IsolationLevel.RC }, k('k'), ts(20))).value)).toBe('old');
+      // RCCheckTS fails on any Put/Delete lock (even a newer one) with an RcCheckTs conflict.
+      const rc = await s.get({ isolationLevel: kvrpcpb.IsolationLevel.RCCheckTS }, k('k'), ts(5)).catch((x: unknown) => x);
+      expect((rc as WriteConflictError).reason).toBe(kvrpcpb.WriteConflict_Reason.RcCheckTs);
+      expect(str((await s.get({ isolationLevel: kvrpcpb.IsolationLevel.RCCheckTS, resolvedLocks: [ts(10)] }, k('k'), ts(5))).value)).toBe('old');
       // A read at the max ts ignores the lock of a (non async-commit) primary key.
       expect(str((await s.get(ctx, k('k'), TS_MAX)).value)).toBe('old');
       try {
@@ -393,6 +397,7 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
       const guard = s.concurrencyManager.lockKey(Key.fromRaw(k('m')).asEncoded());
       guard.setLock(new Lock({ lockType: 'put', primary: k('m'), ts: ts(10), minCommitTs: ts(11), useAsyncCommit: true }));
       await expect(s.get(ctx, k('m'), ts(20))).rejects.toBeInstanceOf(KeyIsLockedError);
+      await expect(s.batchGet(ctx, [k('a'), k('m')], ts(20))).rejects.toBeInstanceOf(KeyIsLockedError);
       await expect(s.scan(ctx, { startKey: k(''), limit: 0, ts: ts(20) })).rejects.toBeInstanceOf(KeyIsLockedError);
       expect((await s.scanLock(ctx, { maxVersion: ts(20) })).map((l) => str(l.key))).toEqual(['m']);
       guard.release();
@@ -416,7 +421,7 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
       await s.get(ctx, k('other'), ts(50));
       gated = true;
       const pending = s.prewrite(ctx, { mutations: [put('a', '1')], primaryLock: k('a'), startVersion: ts(40), lockTtl: 3000n, useAsyncCommit: true, secondaries: [] });
-      for (let i = 0; i < 100 && s.concurrencyManager.lockTable.size === 0; i++) await new Promise<void>((r) => setImmediate(r));
+      await waitUntil(() => s.concurrencyManager.lockTable.size > 0);
       // Not in the engine yet, but readers above min_commit_ts see the lock...
       await expect(s.get(ctx, k('a'), ts(60))).rejects.toBeInstanceOf(KeyIsLockedError);
       // ...and readers below it (min_commit_ts = max_ts + 1 = ts(50) + 1) are not blocked.
@@ -639,7 +644,7 @@ describe.each<EngineName>(['engine-memory', 'engine-rocks'])('Storage on LocalEn
 });
 
 async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < 100_000; i++) {
     if (cond()) return;
     await new Promise<void>((r) => setImmediate(r));
   }

@@ -14,7 +14,7 @@ import {
 import { keyHash } from './txn/latches';
 import { LockManager } from './lock-manager/lock-manager';
 import { MvccReader } from './mvcc/reader';
-import { type ReadOptions, type ScanEntry, checkLockConflict, pointGet, scanKeys } from './mvcc/point-getter';
+import { type ReadOptions, type ScanEntry, checkLockConflict, checksLocks, pointGet, scanKeys } from './mvcc/point-getter';
 import { MvccTxn, type ReleasedLock } from './mvcc/txn';
 import {
   CommittedError,
@@ -275,7 +275,7 @@ export class Storage {
    */
   async get(ctx: TxnContext, key: Uint8Array, ts: bigint): Promise<{ value: Uint8Array | undefined }> {
     this.#cm.updateMaxTs(ts);
-    if ((ctx.isolationLevel ?? kvrpcpb.IsolationLevel.SI) === kvrpcpb.IsolationLevel.SI) this.#checkMemoryLock(ctx, key, ts);
+    if (checksLocks(ctx.isolationLevel)) this.#checkMemoryLock(ctx, key, ts);
     return this.#withReader(ctx, async (reader) => {
       const found = await pointGet(reader, key, this.#readOptions(ctx, ts));
       return { value: found?.value };
@@ -285,12 +285,12 @@ export class Storage {
   /** Values of `keys` at `ts` (KvBatchGet): found pairs and per-key lock errors, in key order given. */
   async batchGet(ctx: TxnContext, keys: readonly Uint8Array[], ts: bigint): Promise<KvPairResult[]> {
     this.#cm.updateMaxTs(ts);
-    const iso = ctx.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
+    // As TiKV: a lock still in memory fails the whole request; engine locks are per-key errors.
+    if (checksLocks(ctx.isolationLevel)) for (const key of keys) this.#checkMemoryLock(ctx, key, ts);
     return this.#withReader(ctx, async (reader) => {
       const out: KvPairResult[] = [];
       for (const key of keys) {
         try {
-          if (iso === kvrpcpb.IsolationLevel.SI) this.#checkMemoryLock(ctx, key, ts);
           const found = await pointGet(reader, key, this.#readOptions(ctx, ts));
           if (found !== undefined) out.push({ key, value: found.value });
         } catch (e: unknown) {
@@ -319,7 +319,7 @@ export class Storage {
     const upper = reverse ? params.startKey : params.endKey;
     const start = lower !== undefined && lower.length > 0 ? encoded(lower) : undefined;
     const end = upper !== undefined && upper.length > 0 ? encoded(upper) : undefined;
-    if (iso === kvrpcpb.IsolationLevel.SI) {
+    if (checksLocks(iso)) {
       this.#cm.readRangeCheck(start, end, (lock, key) => {
         const raw = Key.fromEncoded(key).toRaw();
         const err = checkLockConflict(lock, raw, params.ts, ctx.resolvedLocks, iso);

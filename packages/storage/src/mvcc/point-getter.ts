@@ -1,6 +1,6 @@
 import { Key, bytesEqual, compareBytes } from '@tikv-ts/codec';
 import { kvrpcpb } from '@tikv-ts/proto';
-import { KeyIsLockedError } from '../errors';
+import { KeyIsLockedError, WriteConflictError } from '../errors';
 import { Lock, TS_MAX } from '../txn-types';
 import type { MvccReader } from './reader';
 
@@ -8,7 +8,10 @@ import type { MvccReader } from './reader';
 export interface ReadOptions {
   /** Read ts. */
   readonly ts: bigint;
-  /** `kvrpcpb.IsolationLevel` (SI checks locks; RC reads the latest committed data). Default SI. */
+  /**
+   * `kvrpcpb.IsolationLevel`: SI checks locks; RC reads the latest committed data at `ts`;
+   * RCCheckTS is RC that fails on a lock with a write conflict. Default SI.
+   */
   readonly isolationLevel?: kvrpcpb.IsolationLevel;
   /** Start ts of transactions whose locks may be ignored (known rolled back or committed later). */
   readonly bypassLocks?: readonly bigint[];
@@ -17,10 +20,12 @@ export interface ReadOptions {
 }
 
 /**
- * Whether `lock` on `key` blocks a read at `ts` under snapshot isolation (TiKV `check_ts_conflict`):
+ * Whether `lock` on `key` blocks a read at `ts` (TiKV `check_ts_conflict`). Snapshot isolation:
  * locks of type Lock and pessimistic locks never block; locks newer than `ts`, with a
  * `min_commit_ts > ts`, or in `bypass` do not block; a read at the max ts ignores the lock of a
- * primary key that is not async-commit or 1PC. Returns the error to throw, or undefined.
+ * primary key that is not async-commit or 1PC; others give `KeyIsLockedError`. RCCheckTS: any
+ * Put/Delete lock not in `bypass` gives a `WriteConflictError` (reason RcCheckTs), so the reader
+ * retries with a fresh ts. RC: never. Returns the error to throw, or undefined.
  */
 export function checkLockConflict(
   lock: Lock,
@@ -28,13 +33,23 @@ export function checkLockConflict(
   ts: bigint,
   bypass: readonly bigint[] | undefined,
   isolationLevel: kvrpcpb.IsolationLevel = kvrpcpb.IsolationLevel.SI,
-): KeyIsLockedError | undefined {
+): KeyIsLockedError | WriteConflictError | undefined {
+  if (isolationLevel === kvrpcpb.IsolationLevel.RCCheckTS) {
+    if (lock.lockType === 'lock' || lock.lockType === 'pessimistic') return undefined;
+    if (bypass?.includes(lock.ts) === true) return undefined;
+    return new WriteConflictError(ts, lock.ts, 0n, rawKey, lock.primary, kvrpcpb.WriteConflict_Reason.RcCheckTs);
+  }
   if (isolationLevel !== kvrpcpb.IsolationLevel.SI) return undefined;
   if (lock.ts > ts || lock.lockType === 'lock' || lock.lockType === 'pessimistic') return undefined;
   if (lock.minCommitTs > ts) return undefined;
   if (bypass?.includes(lock.ts) === true) return undefined;
   if (ts === TS_MAX && bytesEqual(rawKey, lock.primary) && !lock.useAsyncCommit && !lock.useOnePc) return undefined;
   return new KeyIsLockedError(lock.toLockInfo(rawKey));
+}
+
+/** Whether reads at this isolation level check locks. */
+export function checksLocks(isolationLevel: kvrpcpb.IsolationLevel | undefined): boolean {
+  return isolationLevel === undefined || isolationLevel !== kvrpcpb.IsolationLevel.RC;
 }
 
 /**
@@ -74,7 +89,7 @@ export async function pointGet(
   const iso = options.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
   // The lock and the newest version are read concurrently (two engine reads in flight).
   const writeP = reader.getWrite(key, options.ts);
-  if (iso === kvrpcpb.IsolationLevel.SI) {
+  if (checksLocks(iso)) {
     let lock: Lock | undefined;
     try {
       lock = await reader.loadLock(key);
@@ -140,7 +155,7 @@ export async function scanKeys(reader: MvccReader, options: ScanOptions): Promis
   const reverse = options.reverse === true;
   const limit = options.limit ?? 0;
   const iso = options.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
-  const checkLocks = iso === kvrpcpb.IsolationLevel.SI;
+  const checkLocks = checksLocks(iso);
   const lockIt = snap.iterator('lock', bounds);
   const writeIt = snap.iterator('write', bounds);
   const out: ScanEntry[] = [];
@@ -171,9 +186,11 @@ export async function scanKeys(reader: MvccReader, options: ScanOptions): Promis
               if (v !== undefined) out.push({ key: rawKey, value: options.keyOnly === true ? new Uint8Array(0) : v });
               handled = true;
             }
-          } else {
+          } else if (err instanceof KeyIsLockedError) {
             out.push({ key: rawKey, error: err });
             handled = true;
+          } else {
+            throw err;
           }
         }
         lockValid = await (reverse ? lockIt.prev() : lockIt.next());
