@@ -87,18 +87,14 @@ export class RegionTree {
   }
 
   /**
-   * The region just before the one containing `key` (the one whose end key is that region's
-   * start key), if both exist and are adjacent. When no region contains `key`, the region ending
-   * at or before `key` closest to it, if it ends exactly at `key`.
+   * The region just before the one containing `key`: the one whose end key is that region's
+   * start key. `undefined` when no region contains `key`, or when the region before it is not
+   * adjacent (a hole), as PD's searchPrev answers.
    */
   searchPrev(key: Uint8Array): RegionInfo | undefined {
     const i = this.#floor(key);
     const cur = i >= 0 ? this.#items[i] : undefined;
-    if (cur === undefined) return undefined;
-    if (endBefore(cur.meta.endKey, key)) {
-      // No region contains key: the floor region is the one before it if it ends exactly at key.
-      return compareBytes(cur.meta.endKey, key) === 0 ? cur : undefined;
-    }
+    if (cur === undefined || endBefore(cur.meta.endKey, key)) return undefined;
     const prev = i > 0 ? this.#items[i - 1] : undefined;
     if (prev === undefined || compareBytes(prev.meta.endKey, cur.meta.startKey) !== 0) return undefined;
     return prev;
