@@ -92,11 +92,6 @@ export class StatusServer {
     return { host: addr.address, port: addr.port };
   }
 
-  /** Handles a request without a socket (tests). */
-  async inject(options: { method: 'GET' | 'PUT'; url: string; payload?: unknown }): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> {
-    return await this.#app.inject({ method: options.method, url: options.url, ...(options.payload === undefined ? {} : { payload: options.payload as object }) });
-  }
-
   /** Stops listening and closes connections. */
   async close(): Promise<void> {
     await this.#app.close();
