@@ -121,6 +121,19 @@ function regionResponse(core: PdCore, r: RegionInfo): pdpb.GetRegionResponse {
   });
 }
 
+/**
+ * A region lookup answered as PD's leader does: a region that does not exist is an OK header with
+ * no region (clients treat a missing region as "not found" and retry); other errors go in the header.
+ */
+function regionOrEmpty(core: PdCore, lookup: () => RegionInfo): pdpb.GetRegionResponse {
+  try {
+    return regionResponse(core, lookup());
+  } catch (e: unknown) {
+    if (e instanceof PdRegionNotFoundError) return pdpb.GetRegionResponse.fromPartial({ header: okHeader(core) });
+    throw e;
+  }
+}
+
 function regionMessage(r: RegionInfo): pdpb.Region {
   return pdpb.Region.fromPartial({ region: r.meta, leader: r.leader, downPeers: [...r.downPeers], pendingPeers: [...r.pendingPeers] });
 }
@@ -313,21 +326,21 @@ export function createPdService(core: PdCore): Partial<pdpb.PDServer> {
     getRegion: unary(
       core,
       'GetRegion',
-      (req) => regionResponse(core, cluster.getRegionByKey(req.regionKey)),
+      (req) => regionOrEmpty(core, () => cluster.getRegionByKey(req.regionKey)),
       (header) => pdpb.GetRegionResponse.fromPartial({ header }),
     ),
 
     getPrevRegion: unary(
       core,
       'GetPrevRegion',
-      (req) => regionResponse(core, cluster.getPrevRegion(req.regionKey)),
+      (req) => regionOrEmpty(core, () => cluster.getPrevRegion(req.regionKey)),
       (header) => pdpb.GetRegionResponse.fromPartial({ header }),
     ),
 
     getRegionById: unary(
       core,
       'GetRegionByID',
-      (req) => regionResponse(core, cluster.getRegionById(req.regionId)),
+      (req) => regionOrEmpty(core, () => cluster.getRegionById(req.regionId)),
       (header) => pdpb.GetRegionResponse.fromPartial({ header }),
     ),
 
@@ -336,6 +349,7 @@ export function createPdService(core: PdCore): Partial<pdpb.PDServer> {
       'ScanRegions',
       (req) => {
         const regions = cluster.scanRegions(req.startKey, req.endKey, req.limit);
+        if (regions.length === 0) throw new PdRegionNotFoundError('no region in the scanned range');
         return pdpb.ScanRegionsResponse.fromPartial({
           header: okHeader(core),
           regionMetas: regions.map((r) => r.meta),

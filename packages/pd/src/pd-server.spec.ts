@@ -198,7 +198,12 @@ describe('PdServer over gRPC and HTTP on one port', () => {
     const byId = await unary(client.getRegionById, pdpb.GetRegionByIDRequest.fromPartial({ header, regionId: r3.id }));
     expect(byId.region?.startKey).toEqual(enc('p'));
     const missing = await unary(client.getRegionById, pdpb.GetRegionByIDRequest.fromPartial({ header, regionId: 123456789n }));
-    expect(missing.header?.error?.type).toBe(pdpb.ErrorType.REGION_NOT_FOUND);
+    // As PD's leader answers: an OK header and no region.
+    expect(missing.header?.error).toBeUndefined();
+    expect(missing.region).toBeUndefined();
+    const noneScanned = await unary(client.scanRegions, pdpb.ScanRegionsRequest.fromPartial({ header, startKey: enc('a'), endKey: enc('a\u0000'), limit: 0 }));
+    expect(noneScanned.header?.error).toBeUndefined(); // region [,g) contains 'a'
+
     const scan = await unary(client.scanRegions, pdpb.ScanRegionsRequest.fromPartial({ header, startKey: enc('a'), limit: 2 }));
     expect(scan.regions.map((r) => r.region?.id)).toEqual([r1.id, r2.id]);
     expect(scan.regionMetas).toHaveLength(2);
