@@ -1,7 +1,7 @@
 // Process-level tests of pd-server: the built app (dist/main.js) is started as a child process.
 // The nx test target builds the app first.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,8 +127,9 @@ describe('pd-server process', () => {
     const conf = join(dir, 'pd.toml');
     writeFileSync(conf, `name = "pd-conf"\ndata-dir = "${join(dir, 'data')}"\nclient-urls = "http://${address}"\n[log]\nlevel = "warn"\n[schedule]\nmax-store-down-time = "10m"\n`);
     let clusterId: bigint | undefined;
+    const logFile = join(dir, 'pd.log');
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const proc = start(['--config', conf]);
+      const proc = start(['--config', conf, '--log-file', logFile, '--log-level', 'info']);
       const ready = await waitReady(address, proc);
       clusterId ??= ready.clusterId;
       expect(ready.clusterId).toBe(clusterId);
@@ -141,6 +142,10 @@ describe('pd-server process', () => {
       const exit = await proc.exited;
       expect(exit).toEqual({ code: 0, signal: null });
     }
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toContain('["PD is serving"]');
+    expect(log).toContain('[signal=SIGINT]');
+    expect(log).toContain('["PD is stopped"]');
   }, 60_000);
 
   it('refuses bad flags and bad config with exit code 2', async () => {

@@ -105,7 +105,11 @@ async function main(argv: readonly string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal while shutting down: leave at once (every acknowledged write is durable).
+        process.stderr.write(`Got ${signal} again during shutdown, exiting now\n`);
+        process.exit(1);
+      }
       stopping = true;
       logger.info('got signal to exit', { signal });
       const shutdown = async (): Promise<void> => {
@@ -125,8 +129,8 @@ async function main(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 }
 
