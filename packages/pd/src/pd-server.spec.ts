@@ -4,7 +4,7 @@ import { etcdserverpb, health, keyspacepb, metapb, pdpb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from './pd-server';
-import { call } from './testdata/grpc-call';
+import { call, type UnaryMethod } from './testdata/grpc-call';
 import { TestKvEngine } from './testdata/test-kv-engine';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -42,10 +42,8 @@ describe('PdServer over gRPC and HTTP on one port', () => {
   let client: pdpb.PDClient;
   let header: pdpb.RequestHeader;
 
-  const unary = <Req, Res>(
-    method: (req: Req, callback: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall,
-    req: Req,
-  ): Promise<Res> => call(client, method, req);
+  const unary = <Req, Res>(method: UnaryMethod<Req, Res>, req: Req): Promise<Res> =>
+    call(client, method, req);
 
   beforeAll(async () => {
     engine = new TestKvEngine();
@@ -328,8 +326,8 @@ describe('PdServer over gRPC and HTTP on one port', () => {
       getRegion: { path: '/pdpb.PD/GetRegion', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
     };
     const Raw = grpc.makeGenericClientConstructor(def, 'Raw');
-    const raw = new Raw(served.address, grpc.credentials.createInsecure()) as grpc.Client & {
-      getRegion: (req: Buffer, cb: (err: grpc.ServiceError | null, res: Buffer) => void) => grpc.ClientUnaryCall;
+    const raw = new Raw(served.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      getRegion: UnaryMethod<Buffer, Buffer>;
     };
     await expect(call(raw, raw.getRegion, Buffer.from([0x0a, 0xff, 0xff, 0xff]))).rejects.toMatchObject({ code: grpc.status.INTERNAL });
     raw.close();
