@@ -91,7 +91,10 @@ async function readAll(s: Storage, tso: Tso, readTs: bigint, stats: Stats): Prom
       await resolve(s, tso, locked.error, readTs, stats);
       continue;
     }
-    return pairs.map((p) => dec(p.value));
+    return pairs.map((p) => {
+      if (p.error !== undefined) throw p.error;
+      return dec(p.value);
+    });
   }
   throw new Error('reader starved');
 }
@@ -125,7 +128,7 @@ async function transfer(s: Storage, tso: Tso, rng: SeededRng, stats: Stats): Pro
         startVersion: startTs,
         lockTtl: 4n,
       })
-      .catch((e: unknown) => e);
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     if (r instanceof WriteConflictError) {
       await s.batchRollback(ctx, { keys, startVersion: startTs });
       stats.aborted++;
@@ -219,7 +222,7 @@ async function pessimisticTransfer(s: Storage, tso: Tso, rng: SeededRng, stats: 
         ],
         lockTtl: 20n,
       })
-      .catch((e: unknown) => e);
+      .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     if (r instanceof PessimisticLockNotFoundError) {
       // Our locks expired and were resolved by others meanwhile.
       await s.batchRollback(ctx, { keys, startVersion: startTs });
