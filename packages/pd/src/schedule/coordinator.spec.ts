@@ -244,7 +244,12 @@ describe('Coordinator seeded sweep (SIM_SEEDS=<n> for more seeds)', () => {
             expect(new Set(storesOf).size).toBe(storesOf.length);
             expect(s.voters(r).some((p) => p.storeId === r.leaderStoreId) || s.deadStores.has(r.leaderStoreId)).toBe(true);
           }
-          if (s.deadStores.size === 0 && s.clock.monotonicMs() >= killAt) s.killStore(victim);
+          // The store dies once every region could survive it (two caught-up voters elsewhere);
+          // a region whose only copy is lost cannot be repaired by scheduling.
+          const survivable = [...s.regions.values()].every(
+            (r) => s.voters(r).filter((p) => p.storeId !== victim && !s.isPending(r, p.id)).length >= 2,
+          );
+          if (s.deadStores.size === 0 && s.clock.monotonicMs() >= killAt && survivable) s.killStore(victim);
           if (splits < 2 && s.clock.monotonicMs() > 10_000 * (splits + 1)) {
             const id = [...s.regions.keys()][pick.nextInt(s.regions.size)] ?? 0n;
             if (s.coordinator.controller.get(id) === undefined) s.coordinator.addSplitOperator(id);

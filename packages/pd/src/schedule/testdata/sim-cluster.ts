@@ -149,7 +149,7 @@ export class SimCluster {
     this.#lastStoreHbMs = this.clock.monotonicMs();
   }
 
-  #isPending(r: SimRegion, peerId: bigint): boolean {
+  isPending(r: SimRegion, peerId: bigint): boolean {
     return (r.pendingUntil.get(peerId) ?? -Infinity) > this.clock.monotonicMs();
   }
 
@@ -157,7 +157,7 @@ export class SimCluster {
   async #regionHeartbeat(r: SimRegion): Promise<void> {
     if (this.deadStores.has(r.leaderStoreId)) {
       // Elect a live, caught-up voter.
-      const next = r.meta.peers.find((p) => p.role === metapb.PeerRole.Voter && !this.deadStores.has(p.storeId) && !this.#isPending(r, p.id));
+      const next = r.meta.peers.find((p) => p.role === metapb.PeerRole.Voter && !this.deadStores.has(p.storeId) && !this.isPending(r, p.id));
       if (next === undefined) return;
       r.leaderStoreId = next.storeId;
     }
@@ -166,7 +166,7 @@ export class SimCluster {
     const downPeers = r.meta.peers
       .filter((p) => this.deadStores.has(p.storeId))
       .map((p) => pdpb.PeerStats.fromPartial({ peer: p, downSeconds: BigInt(Math.floor((now - (this.deadStores.get(p.storeId) ?? now)) / 1000)) }));
-    const pendingPeers = r.meta.peers.filter((p) => this.#isPending(r, p.id) || this.deadStores.has(p.storeId));
+    const pendingPeers = r.meta.peers.filter((p) => this.isPending(r, p.id) || this.deadStores.has(p.storeId));
     const info = await this.cluster.handleRegionHeartbeat({
       region: metapb.Region.fromPartial(r.meta),
       leader,
@@ -231,7 +231,7 @@ export class SimCluster {
     } else if (resp.transferLeader !== undefined) {
       const to = resp.transferLeader.peer;
       const target = r.meta.peers.find((p) => p.id === to?.id);
-      if (target === undefined || target.role !== metapb.PeerRole.Voter || this.deadStores.has(target.storeId) || this.#isPending(r, target.id)) {
+      if (target === undefined || target.role !== metapb.PeerRole.Voter || this.deadStores.has(target.storeId) || this.isPending(r, target.id)) {
         return void this.stats.rejected++;
       }
       r.leaderStoreId = target.storeId;
@@ -303,11 +303,25 @@ export class SimCluster {
   async runUntil(pred: () => boolean, maxMs: number, check?: () => void): Promise<number> {
     const start = this.clock.monotonicMs();
     while (!pred()) {
-      if (this.clock.monotonicMs() - start > maxMs) throw new Error(`SIM_SEED=${this.#opts.seed}: condition not reached within ${maxMs} ms`);
+      if (this.clock.monotonicMs() - start > maxMs) throw new Error(`condition not reached within ${maxMs} ms\n${this.describe()}`);
       await this.step();
       check?.();
     }
     return this.clock.monotonicMs() - start;
+  }
+
+  /** The state in a few lines, for failure messages. */
+  describe(): string {
+    const lines = [...this.regions.values()].map(
+      (r) =>
+        `region ${r.meta.id} epoch ${r.meta.regionEpoch?.confVer}/${r.meta.regionEpoch?.version} leader@${r.leaderStoreId} ` +
+        r.meta.peers.map((p) => `${p.id}@${p.storeId}${p.role === metapb.PeerRole.Learner ? 'L' : ''}${this.isPending(r, p.id) ? 'P' : ''}`).join(' '),
+    );
+    lines.push(`dead stores ${[...this.deadStores.keys()].join(',')}; regions per store ${JSON.stringify([...this.regionCounts()].map(([k, v]) => `${k}:${v}`))}`);
+    lines.push(`leaders per store ${JSON.stringify([...this.leaderCounts()].map(([k, v]) => `${k}:${v}`))}`);
+    lines.push(`running ${JSON.stringify(this.coordinator.listOperators().map((o) => `${o.brief} step ${o.current_step}`))}`);
+    lines.push(`last ended ${JSON.stringify(this.ended.slice(-5).map((o) => `${o.brief} ${o.status} ${o.reason}`))}`);
+    return lines.join('\n');
   }
 
   /** Regions per store (peers of any role). */
