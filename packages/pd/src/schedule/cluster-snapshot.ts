@@ -44,7 +44,19 @@ export class ClusterSnapshot {
   readonly #stores = new Map<bigint, StoreLoad>();
   readonly #regions: readonly RegionInfo[];
 
-  constructor(cluster: ScheduleCluster, config: ScheduleConfig, nowMs: number, influence: readonly (readonly OperatorStep[])[] = []) {
+  /**
+   * @param options.nowMs wall-clock ms to judge store liveness by
+   * @param options.influence unfinished steps of in-flight operators (see {@link addInfluence})
+   */
+  constructor(
+    cluster: ScheduleCluster,
+    options: {
+      readonly config: ScheduleConfig;
+      readonly nowMs: number;
+      readonly influence?: readonly (readonly OperatorStep[])[];
+    },
+  ) {
+    const { config, nowMs, influence = [] } = options;
     this.nowMs = nowMs;
     this.config = config;
     this.maxReplicas = cluster.maxReplicas();
@@ -147,12 +159,19 @@ export class ClusterSnapshot {
    * can receive, holds no peer of the region and is not in `exclude`; fewest regions first, then
    * most available space, then lowest id. Undefined when none qualifies.
    */
-  bestStoreForNewPeer(region: RegionInfo, exclude: ReadonlySet<bigint> = new Set()): StoreLoad | undefined {
+  bestStoreForNewPeer(
+    region: RegionInfo,
+    exclude: ReadonlySet<bigint> = new Set(),
+  ): StoreLoad | undefined {
     let best: StoreLoad | undefined;
     for (const s of this.#stores.values()) {
       if (!this.canReceive(s.id) || exclude.has(s.id)) continue;
       if (region.meta.peers.some((p) => p.storeId === s.id)) continue;
-      if (best === undefined || s.regionCount < best.regionCount || (s.regionCount === best.regionCount && s.availableBytes > best.availableBytes)) {
+      if (
+        best === undefined ||
+        s.regionCount < best.regionCount ||
+        (s.regionCount === best.regionCount && s.availableBytes > best.availableBytes)
+      ) {
         best = s;
       }
     }

@@ -80,7 +80,10 @@ export interface ScheduleCluster {
  * A {@link ScheduleCluster} over PD's {@link ClusterState}. Before bootstrap it shows no stores
  * and no regions, and `fallbackMaxReplicas` (default 3) replicas.
  */
-export function clusterViewOf(cluster: ClusterState, options: { readonly fallbackMaxReplicas?: number } = {}): ScheduleCluster {
+export function clusterViewOf(
+  cluster: ClusterState,
+  options: { readonly fallbackMaxReplicas?: number } = {},
+): ScheduleCluster {
   const fallback = options.fallbackMaxReplicas ?? 3;
   return {
     stores: () => (cluster.isBootstrapped ? cluster.getAllStores() : []),
@@ -94,6 +97,7 @@ export function clusterViewOf(cluster: ClusterState, options: { readonly fallbac
         throw e;
       }
     },
-    maxReplicas: () => (cluster.isBootstrapped ? cluster.clusterConfig().maxPeerCount || fallback : fallback),
+    maxReplicas: () =>
+      cluster.isBootstrapped ? cluster.clusterConfig().maxPeerCount || fallback : fallback,
   };
 }

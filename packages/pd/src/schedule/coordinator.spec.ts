@@ -3,14 +3,17 @@ import { SeededRng } from '@tikv-ts/util';
 import type { Operator } from './operator';
 import { SimCluster, type SimOptions } from './testdata/sim-cluster';
 
-const BASE_SEED = process.env['SIM_SEED'] === undefined ? 20261128n : BigInt(process.env['SIM_SEED']);
+const BASE_SEED =
+  process.env['SIM_SEED'] === undefined ? 20261128n : BigInt(process.env['SIM_SEED']);
 
 /** Runs a scenario and names the seed when it fails (replay with SIM_SEED=<n>). */
 async function withSeed<T>(seed: bigint, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e: unknown) {
-    throw new Error(`SIM_SEED=${seed}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`SIM_SEED=${seed}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -20,14 +23,18 @@ function spread(m: Map<bigint, number>): number {
 }
 
 function allHaveVoters(sim: SimCluster, n: number): boolean {
-  return [...sim.regions.values()].every((r) => sim.voters(r).length === n && r.meta.peers.length === n);
+  return [...sim.regions.values()].every(
+    (r) => sim.voters(r).length === n && r.meta.peers.length === n,
+  );
 }
 
 function idle(sim: SimCluster): boolean {
   return sim.coordinator.controller.running().length === 0;
 }
 
-async function sim(opts: Partial<SimOptions> & Pick<SimOptions, 'stores' | 'regions'>): Promise<SimCluster> {
+async function sim(
+  opts: Partial<SimOptions> & Pick<SimOptions, 'stores' | 'regions'>,
+): Promise<SimCluster> {
   return SimCluster.create({ seed: BASE_SEED, ...opts });
 }
 
@@ -44,7 +51,13 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
       const counts = s.regionCounts();
       expect(counts.get(s.storeIds[0] ?? 0n)).toBe(8);
       expect([...counts.values()].slice(1).sort()).toEqual([5, 5, 6]);
-      expect(s.ended.every((op) => op.status === 'success' && (op.desc === 'make-up-replica' || op.desc === 'promote-learner'))).toBe(true);
+      expect(
+        s.ended.every(
+          (op) =>
+            op.status === 'success' &&
+            (op.desc === 'make-up-replica' || op.desc === 'promote-learner'),
+        ),
+      ).toBe(true);
       const before = s.ended.length;
       await s.run(60_000);
       expect(s.ended.length).toBe(before);
@@ -54,33 +67,58 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
 
   it('removes extra replicas (never the leader directly)', async () => {
     await withSeed(BASE_SEED, async () => {
-      const s = await sim({ stores: 5, regions: 6, placement: (i) => [1 + (i % 5), 1 + ((i + 1) % 5), 1 + ((i + 2) % 5), 1 + ((i + 3) % 5), 1 + ((i + 4) % 5)], schedulers: [] });
+      const s = await sim({
+        stores: 5,
+        regions: 6,
+        placement: (i) => [
+          1 + (i % 5),
+          1 + ((i + 1) % 5),
+          1 + ((i + 2) % 5),
+          1 + ((i + 3) % 5),
+          1 + ((i + 4) % 5),
+        ],
+        schedulers: [],
+      });
       await s.runUntil(() => allHaveVoters(s, 3) && idle(s), 5 * 60_000);
-      expect(s.ended.filter((op) => op.desc === 'remove-extra-replica' && op.status === 'success')).toHaveLength(12);
+      expect(
+        s.ended.filter((op) => op.desc === 'remove-extra-replica' && op.status === 'success'),
+      ).toHaveLength(12);
       expect(s.stats.rejected).toBe(0);
     });
   });
 
   it('replaces the peers of a store that is down for max-store-down-time, not before', async () => {
     await withSeed(BASE_SEED, async () => {
-      const s = await sim({ stores: 4, regions: 6, placement: () => [1, 2, 3], schedulers: [], config: { maxStoreDownTimeMs: 60_000 } });
+      const s = await sim({
+        stores: 4,
+        regions: 6,
+        placement: () => [1, 2, 3],
+        schedulers: [],
+        config: { maxStoreDownTimeMs: 60_000 },
+      });
       await s.run(5_000);
       const dead = s.storeIds[2] ?? 0n;
       const spare = s.storeIds[3] ?? 0n;
       s.killStore(dead);
       const killedAt = s.clock.monotonicMs();
       await s.runUntil(
-        () => [...s.regions.values()].every((r) => !r.meta.peers.some((p) => p.storeId === dead)) && idle(s),
+        () =>
+          [...s.regions.values()].every((r) => !r.meta.peers.some((p) => p.storeId === dead)) &&
+          idle(s),
         5 * 60_000,
         () => {
-          const replacing = s.coordinator.listOperators().some((op) => op.desc === 'replace-down-replica');
+          const replacing = s.coordinator
+            .listOperators()
+            .some((op) => op.desc === 'replace-down-replica');
           // The store heartbeated last at most 10 s before it died: no replacement before 50 s.
           if (replacing) expect(s.clock.monotonicMs() - killedAt).toBeGreaterThan(50_000);
         },
       );
       expect(allHaveVoters(s, 3)).toBe(true);
       expect(s.regionCounts().get(spare)).toBe(6);
-      expect(s.ended.filter((op) => op.desc === 'replace-down-replica' && op.status === 'success')).toHaveLength(6);
+      expect(
+        s.ended.filter((op) => op.desc === 'replace-down-replica' && op.status === 'success'),
+      ).toHaveLength(6);
     });
   });
 
@@ -89,9 +127,16 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
       const s = await sim({ stores: 4, regions: 4, placement: () => [3, 1, 2], schedulers: [] });
       const off = s.storeIds[2] ?? 0n;
       await s.cluster.setStoreState(off, metapb.StoreState.Offline);
-      await s.runUntil(() => [...s.regions.values()].every((r) => !r.meta.peers.some((p) => p.storeId === off)) && idle(s), 5 * 60_000);
+      await s.runUntil(
+        () =>
+          [...s.regions.values()].every((r) => !r.meta.peers.some((p) => p.storeId === off)) &&
+          idle(s),
+        5 * 60_000,
+      );
       expect(allHaveVoters(s, 3)).toBe(true);
-      expect(s.ended.filter((op) => op.desc === 'replace-offline-replica' && op.status === 'success')).toHaveLength(4);
+      expect(
+        s.ended.filter((op) => op.desc === 'replace-offline-replica' && op.status === 'success'),
+      ).toHaveLength(4);
       expect(await s.cluster.checkStores()).toEqual([off]);
     });
   });
@@ -112,7 +157,9 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
         () => expect(s.coordinator.controller.countOf('leader')).toBeLessThanOrEqual(2),
       );
       expect([...s.leaderCounts().values()]).toEqual([3, 3, 3, 3]);
-      expect(s.ended.every((op) => op.desc === 'balance-leader' && op.status === 'success')).toBe(true);
+      expect(s.ended.every((op) => op.desc === 'balance-leader' && op.status === 'success')).toBe(
+        true,
+      );
       expect(s.coordinator.listSchedulers()).toEqual(['balance-leader-scheduler']);
     });
   });
@@ -145,13 +192,20 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
         .sort((a, b) => a - b);
       expect(adds).toHaveLength(9);
       adds.forEach((t, i) => expect(i + 1).toBeLessThanOrEqual(4 + Math.floor((t * 4) / 60_000)));
-      expect(s.ended.filter((op) => op.desc === 'balance-region').every((op) => op.status === 'success')).toBe(true);
+      expect(
+        s.ended.filter((op) => op.desc === 'balance-region').every((op) => op.status === 'success'),
+      ).toBe(true);
     });
   });
 
   it('times an operator out when its responses are lost, and its checker retries with a new one', async () => {
     await withSeed(BASE_SEED, async () => {
-      const s = await sim({ stores: 4, regions: 1, schedulers: [], config: { slowStepTimeoutMs: 30_000 } });
+      const s = await sim({
+        stores: 4,
+        regions: 1,
+        schedulers: [],
+        config: { slowStepTimeoutMs: 30_000 },
+      });
       s.blackhole = () => s.clock.monotonicMs() < 45_000;
       await s.runUntil(() => allHaveVoters(s, 3) && idle(s), 5 * 60_000);
       const timedOut = s.ended.filter((op) => op.status === 'timeout');
@@ -166,7 +220,10 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
   it('retries lost responses on later heartbeats (a lossy stream still converges)', async () => {
     await withSeed(BASE_SEED, async () => {
       const s = await sim({ stores: 4, regions: 8, dropRate: 0.5 });
-      await s.runUntil(() => allHaveVoters(s, 3) && spread(s.regionCounts()) <= 1 && idle(s), 10 * 60_000);
+      await s.runUntil(
+        () => allHaveVoters(s, 3) && spread(s.regionCounts()) <= 1 && idle(s),
+        10 * 60_000,
+      );
       expect(s.stats.dropped).toBeGreaterThan(0);
       expect(s.stats.minVotersAfterFull).toBeGreaterThanOrEqual(3);
     });
@@ -183,7 +240,10 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
       await s.run(2_000);
       expect(s.regions.size).toBe(2);
       expect(s.cluster.regionCount).toBe(2);
-      expect(s.coordinator.listOperatorHistory()[0]).toMatchObject({ desc: 'split-region', status: 'success' });
+      expect(s.coordinator.listOperatorHistory()[0]).toMatchObject({
+        desc: 'split-region',
+        status: 'success',
+      });
     });
   });
 
@@ -197,9 +257,14 @@ describe('Coordinator with simulated stores and region heartbeats', () => {
           dropRate: 0.2,
           placement: (i) => [1 + (i % 2)],
         });
-        await s.runUntil(() => allHaveVoters(s, 3) && spread(s.regionCounts()) <= 1 && idle(s), 10 * 60_000);
+        await s.runUntil(
+          () => allHaveVoters(s, 3) && spread(s.regionCounts()) <= 1 && idle(s),
+          10 * 60_000,
+        );
         const ops = s.ended.map((op) => `${op.id} ${op.toString()} ${op.status} ${op.createMs}`);
-        const placement = [...s.regions.values()].map((r) => `${r.meta.id}:${r.meta.peers.map((p) => p.storeId).join(',')}@${r.leaderStoreId}`);
+        const placement = [...s.regions.values()].map(
+          (r) => `${r.meta.id}:${r.meta.peers.map((p) => p.storeId).join(',')}@${r.leaderStoreId}`,
+        );
         return [...ops, ...placement].join('\n');
       });
     const a = await run(BASE_SEED);
@@ -242,21 +307,27 @@ describe('Coordinator seeded sweep (SIM_SEEDS=<n> for more seeds)', () => {
           for (const r of s.regions.values()) {
             const storesOf = r.meta.peers.map((p) => p.storeId);
             expect(new Set(storesOf).size).toBe(storesOf.length);
-            expect(s.voters(r).some((p) => p.storeId === r.leaderStoreId) || s.deadStores.has(r.leaderStoreId)).toBe(true);
+            expect(
+              s.voters(r).some((p) => p.storeId === r.leaderStoreId) ||
+                s.deadStores.has(r.leaderStoreId),
+            ).toBe(true);
           }
           // The store dies once every region could survive it (two caught-up voters elsewhere);
           // a region whose only copy is lost cannot be repaired by scheduling.
           const survivable = [...s.regions.values()].every(
-            (r) => s.voters(r).filter((p) => p.storeId !== victim && !s.isPending(r, p.id)).length >= 2,
+            (r) =>
+              s.voters(r).filter((p) => p.storeId !== victim && !s.isPending(r, p.id)).length >= 2,
           );
-          if (s.deadStores.size === 0 && s.clock.monotonicMs() >= killAt && survivable) s.killStore(victim);
+          if (s.deadStores.size === 0 && s.clock.monotonicMs() >= killAt && survivable)
+            s.killStore(victim);
           if (splits < 2 && s.clock.monotonicMs() > 10_000 * (splits + 1)) {
             const id = [...s.regions.keys()][pick.nextInt(s.regions.size)] ?? 0n;
             if (s.coordinator.controller.get(id) === undefined) s.coordinator.addSplitOperator(id);
             splits++;
           }
         };
-        const live = (m: Map<bigint, number>): Map<bigint, number> => new Map([...m].filter(([id]) => id !== victim));
+        const live = (m: Map<bigint, number>): Map<bigint, number> =>
+          new Map([...m].filter(([id]) => id !== victim));
         await s.runUntil(
           () =>
             s.deadStores.size === 1 &&
@@ -269,14 +340,20 @@ describe('Coordinator seeded sweep (SIM_SEEDS=<n> for more seeds)', () => {
           invariants,
         );
         // No ping-pong: each region moves or changes leader only a few times on the way.
-        const count = (desc: string): number => s.ended.filter((op) => op.desc === desc && op.status === 'success').length;
+        const count = (desc: string): number =>
+          s.ended.filter((op) => op.desc === desc && op.status === 'success').length;
         expect(count('balance-region')).toBeLessThanOrEqual(s.regions.size);
         expect(count('balance-leader')).toBeLessThanOrEqual(s.regions.size);
         if (process.env['SIM_VERBOSE'] !== undefined) {
           const kinds = new Map<string, number>();
-          for (const op of s.ended) kinds.set(`${op.desc}:${op.status}`, (kinds.get(`${op.desc}:${op.status}`) ?? 0) + 1);
-          if (process.env['SIM_VERBOSE'] === '2') for (const op of s.ended) process.stderr.write(`${op.createMs} ${op.brief} ${op.status} ${op.reason}\n`);
-          process.stderr.write(`seed ${seed}: converged at ${s.clock.monotonicMs()} ms, regions ${s.regions.size}, ${JSON.stringify([...kinds])}, ${JSON.stringify(s.stats)}\n`);
+          for (const op of s.ended)
+            kinds.set(`${op.desc}:${op.status}`, (kinds.get(`${op.desc}:${op.status}`) ?? 0) + 1);
+          if (process.env['SIM_VERBOSE'] === '2')
+            for (const op of s.ended)
+              process.stderr.write(`${op.createMs} ${op.brief} ${op.status} ${op.reason}\n`);
+          process.stderr.write(
+            `seed ${seed}: converged at ${s.clock.monotonicMs()} ms, regions ${s.regions.size}, ${JSON.stringify([...kinds])}, ${JSON.stringify(s.stats)}\n`,
+          );
         }
       });
     });

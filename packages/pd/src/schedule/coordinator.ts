@@ -100,12 +100,21 @@ export class Coordinator {
     this.#clusterId = options.clusterId;
     const isStoreUsable = (storeId: bigint): boolean => {
       const s = this.#cluster.stores().find((x) => x.meta.id === storeId);
-      return s !== undefined && s.meta.state === metapb.StoreState.Up && this.#clock.nowMs() - s.lastHeartbeatMs <= this.config.maxStoreDownTimeMs;
+      return (
+        s !== undefined &&
+        s.meta.state === metapb.StoreState.Up &&
+        this.#clock.nowMs() - s.lastHeartbeatMs <= this.config.maxStoreDownTimeMs
+      );
     };
     this.controller = new OperatorController(
       options.onOperatorEnd === undefined
         ? { clock: options.clock, config: this.config, isStoreUsable }
-        : { clock: options.clock, config: this.config, isStoreUsable, onOperatorEnd: options.onOperatorEnd },
+        : {
+            clock: options.clock,
+            config: this.config,
+            isStoreUsable,
+            onOperatorEnd: options.onOperatorEnd,
+          },
     );
     for (const name of options.schedulers ?? SCHEDULER_NAMES) this.addScheduler(name);
   }
@@ -144,7 +153,10 @@ export class Coordinator {
 
   #withHeader(r: pdpb.RegionHeartbeatResponse): pdpb.RegionHeartbeatResponse {
     if (this.#clusterId === undefined) return r;
-    return pdpb.RegionHeartbeatResponse.fromPartial({ ...r, header: { clusterId: this.#clusterId } });
+    return pdpb.RegionHeartbeatResponse.fromPartial({
+      ...r,
+      header: { clusterId: this.#clusterId },
+    });
   }
 
   /**
@@ -161,7 +173,10 @@ export class Coordinator {
    * Admits an operator built elsewhere (e.g. the HTTP API's `POST /operators`), and returns its
    * first step to push as well. The region's current state is taken from the cluster.
    */
-  addOperator(init: OperatorInit): { readonly result: AddOperatorResult; readonly dispatch: OperatorDispatch | undefined } {
+  addOperator(init: OperatorInit): {
+    readonly result: AddOperatorResult;
+    readonly dispatch: OperatorDispatch | undefined;
+  } {
     const result = this.controller.add(init);
     return { result, dispatch: result.ok ? this.#firstStep(result.operator) : undefined };
   }
@@ -171,21 +186,33 @@ export class Coordinator {
    * (policy USEKEY), else by `policy` (TiKV finds the middle key).
    * @throws RangeError when the region is unknown
    */
-  addSplitOperator(regionId: bigint, split: { readonly policy?: pdpb.CheckPolicy; readonly keys?: readonly Uint8Array[] } = {}): {
+  addSplitOperator(
+    regionId: bigint,
+    split: { readonly policy?: pdpb.CheckPolicy; readonly keys?: readonly Uint8Array[] } = {},
+  ): {
     readonly result: AddOperatorResult;
     readonly dispatch: OperatorDispatch | undefined;
   } {
     const region = this.#cluster.region(regionId);
     if (region === undefined) throw new RangeError(`region ${regionId} not found`);
     const keys = split.keys ?? [];
-    const policy = split.policy ?? (keys.length > 0 ? pdpb.CheckPolicy.USEKEY : pdpb.CheckPolicy.APPROXIMATE);
+    const policy =
+      split.policy ?? (keys.length > 0 ? pdpb.CheckPolicy.USEKEY : pdpb.CheckPolicy.APPROXIMATE);
     return this.addOperator({
       desc: 'split-region',
       brief: `split region ${regionId}`,
       kind: 'split',
       priority: 'normal',
       region,
-      steps: [{ type: 'split-region', policy, keys, startKey: region.meta.startKey, endKey: region.meta.endKey }],
+      steps: [
+        {
+          type: 'split-region',
+          policy,
+          keys,
+          startKey: region.meta.startKey,
+          endKey: region.meta.endKey,
+        },
+      ],
     });
   }
 
@@ -194,7 +221,11 @@ export class Coordinator {
     if (region === undefined) return undefined;
     const response = this.controller.dispatch(region);
     if (response === undefined || region.leader === undefined) return undefined;
-    return { storeId: region.leader.storeId, regionId: op.regionId, response: this.#withHeader(response) };
+    return {
+      storeId: region.leader.storeId,
+      regionId: op.regionId,
+      response: this.#withHeader(response),
+    };
   }
 
   /**
@@ -204,7 +235,11 @@ export class Coordinator {
    * loop continues.
    * @throws RangeError when already started or `intervalMs` is not positive
    */
-  start(intervalMs: number, onDispatch: (d: OperatorDispatch) => void, onError?: (e: unknown) => void): void {
+  start(
+    intervalMs: number,
+    onDispatch: (d: OperatorDispatch) => void,
+    onError?: (e: unknown) => void,
+  ): void {
     if (this.#timer !== undefined) throw new RangeError('coordinator already started');
     if (!(intervalMs > 0)) throw new RangeError(`interval ${intervalMs} ms must be positive`);
     const loop = (): void => {
@@ -234,9 +269,14 @@ export class Coordinator {
   tick(): OperatorDispatch[] {
     this.controller.checkTimeouts();
     for (const op of this.controller.running()) {
-      if (this.#cluster.region(op.regionId) === undefined) this.controller.cancel(op.regionId, `region ${op.regionId} is gone`);
+      if (this.#cluster.region(op.regionId) === undefined)
+        this.controller.cancel(op.regionId, `region ${op.regionId} is gone`);
     }
-    const snap = new ClusterSnapshot(this.#cluster, this.config, this.#clock.nowMs(), this.controller.influence((id) => this.#cluster.region(id)));
+    const snap = new ClusterSnapshot(this.#cluster, {
+      config: this.config,
+      nowMs: this.#clock.nowMs(),
+      influence: this.controller.influence((id) => this.#cluster.region(id)),
+    });
     const created: Operator[] = [];
     const admit = (init: OperatorInit | undefined): boolean => {
       if (init === undefined) return false;
@@ -260,8 +300,17 @@ export class Coordinator {
     const now = this.#clock.monotonicMs();
     for (const st of this.#schedulers.values()) {
       if (now < st.nextRunMs) continue;
-      const ok = admit(st.scheduler.schedule({ snapshot: snap, controller: this.controller, rng: st.rng, allocPeerId: this.#allocPeerId }));
-      st.intervalMs = ok ? this.config.minScheduleIntervalMs : Math.min(this.config.maxScheduleIntervalMs, st.intervalMs * 1.3);
+      const ok = admit(
+        st.scheduler.schedule({
+          snapshot: snap,
+          controller: this.controller,
+          rng: st.rng,
+          allocPeerId: this.#allocPeerId,
+        }),
+      );
+      st.intervalMs = ok
+        ? this.config.minScheduleIntervalMs
+        : Math.min(this.config.maxScheduleIntervalMs, st.intervalMs * 1.3);
       st.nextRunMs = now + st.intervalMs;
     }
 

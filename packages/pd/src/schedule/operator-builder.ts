@@ -11,11 +11,20 @@ export type PeerIdAllocator = () => bigint | undefined;
  * that can receive leaders and is neither pending nor reported down, fewest leaders first, then
  * lowest store id. `extra` is a store about to hold a new voter (counted as a candidate).
  */
-export function pickLeaderTarget(region: RegionInfo, snap: ClusterSnapshot, fromStoreId: bigint, extra?: bigint): bigint | undefined {
+export function pickLeaderTarget(
+  region: RegionInfo,
+  snap: ClusterSnapshot,
+  options: { readonly fromStoreId: bigint; readonly extra?: bigint },
+): bigint | undefined {
+  const { fromStoreId, extra } = options;
   const candidates: bigint[] = [];
   for (const p of region.meta.peers) {
     if (p.storeId === fromStoreId || p.role !== metapb.PeerRole.Voter) continue;
-    if (region.pendingPeers.some((q) => q.id === p.id) || region.downPeers.some((d) => d.peer?.id === p.id)) continue;
+    if (
+      region.pendingPeers.some((q) => q.id === p.id) ||
+      region.downPeers.some((d) => d.peer?.id === p.id)
+    )
+      continue;
     candidates.push(p.storeId);
   }
   if (extra !== undefined) candidates.push(extra);
@@ -41,10 +50,9 @@ export function pickLeaderTarget(region: RegionInfo, snap: ClusterSnapshot, from
 export function movePeerSteps(
   region: RegionInfo,
   snap: ClusterSnapshot,
-  fromStoreId: bigint,
-  toStoreId: bigint,
-  newPeerId: bigint,
+  move: { readonly fromStoreId: bigint; readonly toStoreId: bigint; readonly newPeerId: bigint },
 ): OperatorStep[] | undefined {
+  const { fromStoreId, toStoreId, newPeerId } = move;
   const from = region.meta.peers.find((p) => p.storeId === fromStoreId);
   if (from === undefined) return undefined;
   const steps: OperatorStep[] = [
@@ -52,7 +60,7 @@ export function movePeerSteps(
     { type: 'promote-learner', storeId: toStoreId, peerId: newPeerId },
   ];
   if (region.leader?.storeId === fromStoreId) {
-    const to = pickLeaderTarget(region, snap, fromStoreId, toStoreId);
+    const to = pickLeaderTarget(region, snap, { fromStoreId, extra: toStoreId });
     if (to === undefined) return undefined;
     steps.push({ type: 'transfer-leader', fromStoreId, toStoreId: to });
   }
@@ -64,12 +72,17 @@ export function movePeerSteps(
  * Steps that remove the peer on `storeId`, first moving the leader away when it is there.
  * Undefined when the store holds the leader and no voter can take it.
  */
-export function removePeerSteps(region: RegionInfo, snap: ClusterSnapshot, storeId: bigint): OperatorStep[] | undefined {
+export function removePeerSteps(
+  region: RegionInfo,
+  snap: ClusterSnapshot,
+  remove: { readonly storeId: bigint },
+): OperatorStep[] | undefined {
+  const { storeId } = remove;
   const peer = region.meta.peers.find((p) => p.storeId === storeId);
   if (peer === undefined) return undefined;
   const steps: OperatorStep[] = [];
   if (region.leader?.storeId === storeId) {
-    const to = pickLeaderTarget(region, snap, storeId);
+    const to = pickLeaderTarget(region, snap, { fromStoreId: storeId });
     if (to === undefined) return undefined;
     steps.push({ type: 'transfer-leader', fromStoreId: storeId, toStoreId: to });
   }
@@ -79,5 +92,7 @@ export function removePeerSteps(region: RegionInfo, snap: ClusterSnapshot, store
 
 /** Whether the region has a leader and no down or pending peer (PD's "healthy region"). */
 export function isRegionHealthy(region: RegionInfo): boolean {
-  return region.leader !== undefined && region.downPeers.length === 0 && region.pendingPeers.length === 0;
+  return (
+    region.leader !== undefined && region.downPeers.length === 0 && region.pendingPeers.length === 0
+  );
 }

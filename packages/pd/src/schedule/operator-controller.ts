@@ -2,7 +2,13 @@ import type { pdpb } from '@tikv-ts/proto';
 import type { Clock } from '@tikv-ts/util';
 import type { RegionInfo } from '../region-tree';
 import type { ScheduleConfig } from './config';
-import { Operator, type OperatorInit, type OperatorKind, type OperatorPriority, type OperatorStatus } from './operator';
+import {
+  Operator,
+  type OperatorInit,
+  type OperatorKind,
+  type OperatorPriority,
+  type OperatorStatus,
+} from './operator';
 import { stepResponse, type OperatorStep } from './operator-step';
 
 /** Why {@link OperatorController.add} refused an operator. */
@@ -128,7 +134,9 @@ export class OperatorController {
   }
 
   #ratePerMin(type: StoreLimitType): number {
-    return type === 'add-peer' ? this.#config.storeLimitAddPeerPerMin : this.#config.storeLimitRemovePeerPerMin;
+    return type === 'add-peer'
+      ? this.#config.storeLimitAddPeerPerMin
+      : this.#config.storeLimitRemovePeerPerMin;
   }
 
   /** Whole tokens left in a store's bucket now. */
@@ -137,7 +145,9 @@ export class OperatorController {
   }
 
   /** Tokens an operator needs, per store and limit type. */
-  static storeCosts(steps: readonly OperatorStep[]): Map<string, { storeId: bigint; type: StoreLimitType; count: number }> {
+  static storeCosts(
+    steps: readonly OperatorStep[],
+  ): Map<string, { storeId: bigint; type: StoreLimitType; count: number }> {
     const out = new Map<string, { storeId: bigint; type: StoreLimitType; count: number }>();
     const add = (storeId: bigint, type: StoreLimitType): void => {
       const key = `${type}:${storeId}`;
@@ -170,19 +180,33 @@ export class OperatorController {
     const existing = this.#ops.get(regionId);
     const priority = init.priority ?? 'normal';
     if (existing !== undefined && PRIORITY_RANK[priority] <= PRIORITY_RANK[existing.priority]) {
-      return { ok: false, refusal: 'region-busy', message: `region ${regionId} already runs operator ${existing.id} (${existing.desc})` };
+      return {
+        ok: false,
+        refusal: 'region-busy',
+        message: `region ${regionId} already runs operator ${existing.id} (${existing.desc})`,
+      };
     }
     const running = this.countOf(init.kind) - (existing?.kind === init.kind ? 1 : 0);
     if (running >= this.limitOf(init.kind)) {
-      return { ok: false, refusal: 'kind-limit', message: `${init.kind} operators are at their limit ${this.limitOf(init.kind)}` };
+      return {
+        ok: false,
+        refusal: 'kind-limit',
+        message: `${init.kind} operators are at their limit ${this.limitOf(init.kind)}`,
+      };
     }
     if (!this.isStoreLimitAllowed(init.steps)) {
-      return { ok: false, refusal: 'store-limit', message: `store limit reached for ${init.desc} on region ${regionId}` };
+      return {
+        ok: false,
+        refusal: 'store-limit',
+        message: `store limit reached for ${init.desc} on region ${regionId}`,
+      };
     }
-    for (const c of OperatorController.storeCosts(init.steps).values()) this.#bucket(c.storeId, c.type).tokens -= c.count;
+    for (const c of OperatorController.storeCosts(init.steps).values())
+      this.#bucket(c.storeId, c.type).tokens -= c.count;
     const now = this.#clock.monotonicMs();
     const op = new Operator(this.#nextId++, init, now);
-    if (existing !== undefined) this.#end(existing, 'replaced', `replaced by operator ${op.id} (${op.desc})`);
+    if (existing !== undefined)
+      this.#end(existing, 'replaced', `replaced by operator ${op.id} (${op.desc})`);
     this.#ops.set(regionId, op);
     return { ok: true, operator: op, replaced: existing };
   }
@@ -191,7 +215,8 @@ export class OperatorController {
     op.end(status, reason, this.#clock.monotonicMs());
     if (this.#ops.get(op.regionId) === op) this.#ops.delete(op.regionId);
     this.#history.unshift(op);
-    if (this.#history.length > this.#config.historyLimit) this.#history.length = this.#config.historyLimit;
+    if (this.#history.length > this.#config.historyLimit)
+      this.#history.length = this.#config.historyLimit;
     this.#onEnd?.(op);
   }
 
@@ -214,7 +239,9 @@ export class OperatorController {
    * The steps of every running operator whose effect PD does not see yet (for
    * {@link ClusterSnapshot} influence); `regionOf` gives the region as PD knows it.
    */
-  influence(regionOf: (regionId: bigint) => RegionInfo | undefined = () => undefined): (readonly OperatorStep[])[] {
+  influence(
+    regionOf: (regionId: bigint) => RegionInfo | undefined = () => undefined,
+  ): (readonly OperatorStep[])[] {
     return this.running().map((op) => op.unappliedSteps(regionOf(op.regionId)));
   }
 
@@ -226,7 +253,11 @@ export class OperatorController {
   dispatch(region: RegionInfo): pdpb.RegionHeartbeatResponse | undefined {
     const op = this.#ops.get(region.meta.id);
     if (op === undefined) return undefined;
-    const c = op.check(region, this.#clock.monotonicMs(), this.#config, this.#isStoreUsable);
+    const c = op.check(region, {
+      nowMs: this.#clock.monotonicMs(),
+      timeouts: this.#config,
+      isStoreUsable: this.#isStoreUsable,
+    });
     switch (c.kind) {
       case 'finished':
         this.#end(op, 'success', '');

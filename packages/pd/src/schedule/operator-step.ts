@@ -48,11 +48,21 @@ export function isStepFinished(step: OperatorStep, region: RegionInfo): boolean 
       return region.leader?.storeId === step.toStoreId;
     case 'add-peer': {
       const p = peerOnStore(region, step.storeId);
-      return p !== undefined && p.id === step.peerId && p.role === metapb.PeerRole.Voter && !isPending(region, p.id);
+      return (
+        p !== undefined &&
+        p.id === step.peerId &&
+        p.role === metapb.PeerRole.Voter &&
+        !isPending(region, p.id)
+      );
     }
     case 'add-learner': {
       const p = peerOnStore(region, step.storeId);
-      return p !== undefined && p.id === step.peerId && p.role === metapb.PeerRole.Learner && !isPending(region, p.id);
+      return (
+        p !== undefined &&
+        p.id === step.peerId &&
+        p.role === metapb.PeerRole.Learner &&
+        !isPending(region, p.id)
+      );
     }
     case 'promote-learner': {
       const p = peerOnStore(region, step.storeId);
@@ -61,7 +71,10 @@ export function isStepFinished(step: OperatorStep, region: RegionInfo): boolean 
     case 'remove-peer':
       return peerOnStore(region, step.storeId) === undefined;
     case 'split-region':
-      return compareBytes(region.meta.startKey, step.startKey) !== 0 || compareBytes(region.meta.endKey, step.endKey) !== 0;
+      return (
+        compareBytes(region.meta.startKey, step.startKey) !== 0 ||
+        compareBytes(region.meta.endKey, step.endKey) !== 0
+      );
     default: {
       const never: never = step;
       return never;
@@ -75,32 +88,47 @@ export function isStepFinished(step: OperatorStep, region: RegionInfo): boolean 
  * `isStoreUsable`, a step that needs its target store (a new peer, a promotion, a leader
  * transfer) is also blocked when that store is not usable (down, offline, removed).
  */
-export function stepBlockedReason(step: OperatorStep, region: RegionInfo, isStoreUsable?: (storeId: bigint) => boolean): string | undefined {
+export function stepBlockedReason(
+  step: OperatorStep,
+  region: RegionInfo,
+  options: { readonly isStoreUsable?: ((storeId: bigint) => boolean) | undefined } = {},
+): string | undefined {
+  const { isStoreUsable } = options;
   if (isStoreUsable !== undefined) {
     const target =
-      step.type === 'transfer-leader' ? step.toStoreId : step.type === 'add-peer' || step.type === 'add-learner' || step.type === 'promote-learner' ? step.storeId : undefined;
-    if (target !== undefined && !isStoreUsable(target)) return `target store ${target} is down, offline or removed`;
+      step.type === 'transfer-leader'
+        ? step.toStoreId
+        : step.type === 'add-peer' || step.type === 'add-learner' || step.type === 'promote-learner'
+          ? step.storeId
+          : undefined;
+    if (target !== undefined && !isStoreUsable(target))
+      return `target store ${target} is down, offline or removed`;
   }
   switch (step.type) {
     case 'transfer-leader': {
       const p = peerOnStore(region, step.toStoreId);
-      if (p === undefined) return `no peer on target store ${step.toStoreId} to transfer the leader to`;
-      if (p.role !== metapb.PeerRole.Voter) return `peer ${p.id} on store ${step.toStoreId} is not a voter`;
+      if (p === undefined)
+        return `no peer on target store ${step.toStoreId} to transfer the leader to`;
+      if (p.role !== metapb.PeerRole.Voter)
+        return `peer ${p.id} on store ${step.toStoreId} is not a voter`;
       return undefined;
     }
     case 'add-peer':
     case 'add-learner': {
       const p = peerOnStore(region, step.storeId);
-      if (p !== undefined && p.id !== step.peerId) return `store ${step.storeId} already holds peer ${p.id} of region ${region.meta.id}`;
+      if (p !== undefined && p.id !== step.peerId)
+        return `store ${step.storeId} already holds peer ${p.id} of region ${region.meta.id}`;
       return undefined;
     }
     case 'promote-learner': {
       const p = peerOnStore(region, step.storeId);
-      if (p === undefined || p.id !== step.peerId) return `learner ${step.peerId} on store ${step.storeId} is gone`;
+      if (p === undefined || p.id !== step.peerId)
+        return `learner ${step.peerId} on store ${step.storeId} is gone`;
       return undefined;
     }
     case 'remove-peer':
-      if (region.leader?.storeId === step.storeId) return `cannot remove the leader peer on store ${step.storeId}`;
+      if (region.leader?.storeId === step.storeId)
+        return `cannot remove the leader peer on store ${step.storeId}`;
       return undefined;
     case 'split-region':
       return undefined;
@@ -113,7 +141,12 @@ export function stepBlockedReason(step: OperatorStep, region: RegionInfo, isStor
 
 /** Whether finishing `step` increments the region's conf version (every conf change does). */
 export function stepChangesConfVer(step: OperatorStep): boolean {
-  return step.type === 'add-peer' || step.type === 'add-learner' || step.type === 'promote-learner' || step.type === 'remove-peer';
+  return (
+    step.type === 'add-peer' ||
+    step.type === 'add-learner' ||
+    step.type === 'promote-learner' ||
+    step.type === 'remove-peer'
+  );
 }
 
 /**
@@ -154,33 +187,57 @@ export function isSlowStep(step: OperatorStep): boolean {
  * `transfer_leader` or `split_region`. The header is left unset (the stream sets it).
  */
 export function stepResponse(step: OperatorStep, region: RegionInfo): pdpb.RegionHeartbeatResponse {
-  const base = { regionId: region.meta.id, regionEpoch: region.meta.regionEpoch, targetPeer: region.leader };
+  const base = {
+    regionId: region.meta.id,
+    regionEpoch: region.meta.regionEpoch,
+    targetPeer: region.leader,
+  };
   switch (step.type) {
     case 'transfer-leader': {
       const peer = peerOnStore(region, step.toStoreId);
-      return pdpb.RegionHeartbeatResponse.fromPartial({ ...base, transferLeader: { peer, peers: peer === undefined ? [] : [peer] } });
+      return pdpb.RegionHeartbeatResponse.fromPartial({
+        ...base,
+        transferLeader: { peer, peers: peer === undefined ? [] : [peer] },
+      });
     }
     case 'add-peer':
       return pdpb.RegionHeartbeatResponse.fromPartial({
         ...base,
-        changePeer: { peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Voter }, changeType: eraftpb.ConfChangeType.AddNode },
+        changePeer: {
+          peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Voter },
+          changeType: eraftpb.ConfChangeType.AddNode,
+        },
       });
     case 'add-learner':
       return pdpb.RegionHeartbeatResponse.fromPartial({
         ...base,
-        changePeer: { peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Learner }, changeType: eraftpb.ConfChangeType.AddLearnerNode },
+        changePeer: {
+          peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Learner },
+          changeType: eraftpb.ConfChangeType.AddLearnerNode,
+        },
       });
     case 'promote-learner':
       return pdpb.RegionHeartbeatResponse.fromPartial({
         ...base,
-        changePeer: { peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Voter }, changeType: eraftpb.ConfChangeType.AddNode },
+        changePeer: {
+          peer: { id: step.peerId, storeId: step.storeId, role: metapb.PeerRole.Voter },
+          changeType: eraftpb.ConfChangeType.AddNode,
+        },
       });
     case 'remove-peer': {
-      const peer = peerOnStore(region, step.storeId) ?? metapb.Peer.fromPartial({ id: step.peerId, storeId: step.storeId });
-      return pdpb.RegionHeartbeatResponse.fromPartial({ ...base, changePeer: { peer, changeType: eraftpb.ConfChangeType.RemoveNode } });
+      const peer =
+        peerOnStore(region, step.storeId) ??
+        metapb.Peer.fromPartial({ id: step.peerId, storeId: step.storeId });
+      return pdpb.RegionHeartbeatResponse.fromPartial({
+        ...base,
+        changePeer: { peer, changeType: eraftpb.ConfChangeType.RemoveNode },
+      });
     }
     case 'split-region':
-      return pdpb.RegionHeartbeatResponse.fromPartial({ ...base, splitRegion: { policy: step.policy, keys: [...step.keys] } });
+      return pdpb.RegionHeartbeatResponse.fromPartial({
+        ...base,
+        splitRegion: { policy: step.policy, keys: [...step.keys] },
+      });
     default: {
       const never: never = step;
       return never;
@@ -202,7 +259,9 @@ export function describeStep(step: OperatorStep): string {
     case 'remove-peer':
       return `remove peer on store ${step.storeId}`;
     case 'split-region':
-      return step.keys.length > 0 ? `split region with ${step.keys.length} keys` : `split region with policy ${pdpb.CheckPolicy[step.policy]}`;
+      return step.keys.length > 0
+        ? `split region with ${step.keys.length} keys`
+        : `split region with policy ${pdpb.CheckPolicy[step.policy]}`;
     default: {
       const never: never = step;
       return never;

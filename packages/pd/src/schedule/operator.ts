@@ -1,6 +1,14 @@
 import type { metapb } from '@tikv-ts/proto';
 import type { RegionInfo } from '../region-tree';
-import { describeStep, isSlowStep, isStepFinished, stepBlockedReason, stepChangesConfVer, stepConfVerApplied, type OperatorStep } from './operator-step';
+import {
+  describeStep,
+  isSlowStep,
+  isStepFinished,
+  stepBlockedReason,
+  stepChangesConfVer,
+  stepConfVerApplied,
+  type OperatorStep,
+} from './operator-step';
 
 /**
  * The limit an operator counts against (PD's OpKind, reduced to one kind per operator):
@@ -139,7 +147,10 @@ export class Operator {
     const rest = this.steps.slice(this.#current);
     const cur = rest[0];
     if (region === undefined || cur === undefined) return rest;
-    const visible = cur.type === 'transfer-leader' ? region.leader?.storeId === cur.toStoreId : stepConfVerApplied(cur, region) === 1n;
+    const visible =
+      cur.type === 'transfer-leader'
+        ? region.leader?.storeId === cur.toStoreId
+        : stepConfVerApplied(cur, region) === 1n;
     return visible ? rest.slice(1) : rest;
   }
 
@@ -165,8 +176,19 @@ export class Operator {
    * {@link stepBlockedReason}) lets a step whose target store is lost fail at once. Does not end
    * the operator; the controller does.
    */
-  check(region: RegionInfo, nowMs: number, timeouts: StepTimeouts, isStoreUsable?: (storeId: bigint) => boolean): OperatorCheck {
-    if (region.meta.id !== this.regionId) throw new RangeError(`operator ${this.id} is for region ${this.regionId}, not ${region.meta.id}`);
+  check(
+    region: RegionInfo,
+    options: {
+      readonly nowMs: number;
+      readonly timeouts: StepTimeouts;
+      readonly isStoreUsable?: ((storeId: bigint) => boolean) | undefined;
+    },
+  ): OperatorCheck {
+    const { nowMs, timeouts, isStoreUsable } = options;
+    if (region.meta.id !== this.regionId)
+      throw new RangeError(
+        `operator ${this.id} is for region ${this.regionId}, not ${region.meta.id}`,
+      );
     for (;;) {
       const step = this.steps[this.#current];
       if (step === undefined || !isStepFinished(step, region)) break;
@@ -176,8 +198,14 @@ export class Operator {
     const step = this.steps[this.#current];
     if (step === undefined) return { kind: 'finished' };
     const latest = region.meta.regionEpoch ?? { confVer: 0n, version: 0n };
-    if (latest.version !== this.regionEpoch.version && !this.steps.some((s) => s.type === 'split-region')) {
-      return { kind: 'stale', reason: `region version changed from ${this.regionEpoch.version} to ${latest.version}` };
+    if (
+      latest.version !== this.regionEpoch.version &&
+      !this.steps.some((s) => s.type === 'split-region')
+    ) {
+      return {
+        kind: 'stale',
+        reason: `region version changed from ${this.regionEpoch.version} to ${latest.version}`,
+      };
     }
     if (latest.confVer - this.regionEpoch.confVer > this.confVerChanged(region)) {
       return {
@@ -185,7 +213,7 @@ export class Operator {
         reason: `conf version ${latest.confVer} is beyond the expected ${this.regionEpoch.confVer + this.confVerChanged(region)}`,
       };
     }
-    const blocked = stepBlockedReason(step, region, isStoreUsable);
+    const blocked = stepBlockedReason(step, region, { isStoreUsable });
     if (blocked !== undefined) return { kind: 'stale', reason: blocked };
     if (this.isStepTimedOut(nowMs, timeouts)) return { kind: 'timeout', step };
     return { kind: 'step', step };
@@ -216,7 +244,10 @@ export class Operator {
       kind: this.kind,
       priority: this.priority,
       region_id: this.regionId.toString(),
-      region_epoch: { conf_ver: this.regionEpoch.confVer.toString(), version: this.regionEpoch.version.toString() },
+      region_epoch: {
+        conf_ver: this.regionEpoch.confVer.toString(),
+        version: this.regionEpoch.version.toString(),
+      },
       steps: this.steps.map(describeStep),
       current_step: this.#current,
       status: this.#status,

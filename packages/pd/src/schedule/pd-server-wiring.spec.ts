@@ -47,7 +47,10 @@ describe('scheduling wired into PdServer', () => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    client = new pdpb.PDClient(`127.0.0.1:${(server.address() as net.AddressInfo).port}`, grpc.credentials.createInsecure());
+    client = new pdpb.PDClient(
+      `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      grpc.credentials.createInsecure(),
+    );
   });
 
   afterAll(async () => {
@@ -60,12 +63,37 @@ describe('scheduling wired into PdServer', () => {
   it('pushes make-up-replica steps on the region heartbeat stream and lists them over HTTP', async () => {
     const header = { clusterId: pd.clusterId, senderId: 0n };
     const id = async (): Promise<bigint> => (await call(client, client.allocId, { header })).id;
-    const [s1, s2, s3, regionId, peerId] = [await id(), await id(), await id(), await id(), await id()];
-    const store = (sid: bigint): metapb.Store => metapb.Store.fromPartial({ id: sid, address: `127.0.0.1:${30000 + Number(sid)}` });
-    let region = metapb.Region.fromPartial({ id: regionId, regionEpoch: { confVer: 1n, version: 1n }, peers: [{ id: peerId, storeId: s1 }] });
-    await call(client, client.bootstrap, pdpb.BootstrapRequest.fromPartial({ header, store: store(s1), region }));
-    for (const sid of [s2, s3]) await call(client, client.putStore, pdpb.PutStoreRequest.fromPartial({ header, store: store(sid) }));
-    for (const sid of [s1, s2, s3]) await call(client, client.storeHeartbeat, pdpb.StoreHeartbeatRequest.fromPartial({ header, stats: { storeId: sid } }));
+    const [s1, s2, s3, regionId, peerId] = [
+      await id(),
+      await id(),
+      await id(),
+      await id(),
+      await id(),
+    ];
+    const store = (sid: bigint): metapb.Store =>
+      metapb.Store.fromPartial({ id: sid, address: `127.0.0.1:${30000 + Number(sid)}` });
+    let region = metapb.Region.fromPartial({
+      id: regionId,
+      regionEpoch: { confVer: 1n, version: 1n },
+      peers: [{ id: peerId, storeId: s1 }],
+    });
+    await call(
+      client,
+      client.bootstrap,
+      pdpb.BootstrapRequest.fromPartial({ header, store: store(s1), region }),
+    );
+    for (const sid of [s2, s3])
+      await call(
+        client,
+        client.putStore,
+        pdpb.PutStoreRequest.fromPartial({ header, store: store(sid) }),
+      );
+    for (const sid of [s1, s2, s3])
+      await call(
+        client,
+        client.storeHeartbeat,
+        pdpb.StoreHeartbeatRequest.fromPartial({ header, stats: { storeId: sid } }),
+      );
 
     const stream = client.regionHeartbeat();
     const received: pdpb.RegionHeartbeatResponse[] = [];
@@ -80,12 +108,21 @@ describe('scheduling wired into PdServer', () => {
       return received.shift() as pdpb.RegionHeartbeatResponse;
     };
     const heartbeat = (pending: metapb.Peer[] = []): void => {
-      stream.write(pdpb.RegionHeartbeatRequest.fromPartial({ header, region, leader: region.peers[0], pendingPeers: pending, term: 1n }));
+      stream.write(
+        pdpb.RegionHeartbeatRequest.fromPartial({
+          header,
+          region,
+          leader: region.peers[0],
+          pendingPeers: pending,
+          term: 1n,
+        }),
+      );
     };
 
     heartbeat();
     // Wait until PD has applied the heartbeat (term 1), which also registered the stream of store s1.
-    while (pd.cluster.getRegionById(regionId).term !== 1n) await call(client, client.getMembers, pdpb.GetMembersRequest.fromPartial({ header }));
+    while (pd.cluster.getRegionById(regionId).term !== 1n)
+      await call(client, client.getMembers, pdpb.GetMembersRequest.fromPartial({ header }));
     const sent: boolean[] = [];
     co?.start(100, (d) => sent.push(pd.sendRegionHeartbeatResponse(d.storeId, d.response)));
     clock.advance(100);
@@ -98,20 +135,35 @@ describe('scheduling wired into PdServer', () => {
     const learner = add.changePeer?.peer as metapb.Peer;
     expect([s2, s3]).toContain(learner.storeId);
 
-    const res = await fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/pd/api/v1/operators`);
+    const res = await fetch(
+      `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/pd/api/v1/operators`,
+    );
     const ops = (await res.json()) as OperatorJson[];
     expect(ops).toHaveLength(1);
-    expect(ops[0]).toMatchObject({ desc: 'make-up-replica', status: 'running', region_id: regionId.toString() });
-    const sch = await fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/pd/api/v1/schedulers`);
+    expect(ops[0]).toMatchObject({
+      desc: 'make-up-replica',
+      status: 'running',
+      region_id: regionId.toString(),
+    });
+    const sch = await fetch(
+      `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/pd/api/v1/schedulers`,
+    );
     expect(await sch.json()).toEqual(['balance-leader-scheduler', 'balance-region-scheduler']);
 
     // TiKV applied the learner; while it is pending PD repeats the step, then asks for the promotion.
-    region = metapb.Region.fromPartial({ ...region, regionEpoch: { confVer: 2n, version: 1n }, peers: [...region.peers, learner] });
+    region = metapb.Region.fromPartial({
+      ...region,
+      regionEpoch: { confVer: 2n, version: 1n },
+      peers: [...region.peers, learner],
+    });
     heartbeat([learner]);
     expect((await next()).changePeer?.changeType).toBe(eraftpb.ConfChangeType.AddLearnerNode);
     heartbeat();
     const promote = await next();
-    expect(promote.changePeer).toMatchObject({ changeType: eraftpb.ConfChangeType.AddNode, peer: { id: learner.id, role: metapb.PeerRole.Voter } });
+    expect(promote.changePeer).toMatchObject({
+      changeType: eraftpb.ConfChangeType.AddNode,
+      peer: { id: learner.id, role: metapb.PeerRole.Voter },
+    });
     expect(promote.regionEpoch).toEqual({ confVer: 2n, version: 1n });
     stream.end();
   });

@@ -12,10 +12,14 @@ export class PeerIdPool {
   readonly #ids: bigint[] = [];
   #refilling = false;
 
-  constructor(allocMany: (count: number) => Promise<readonly bigint[]>, options: { readonly batch?: number; readonly onError?: (e: unknown) => void } = {}) {
+  constructor(
+    allocMany: (count: number) => Promise<readonly bigint[]>,
+    options: { readonly batch?: number; readonly onError?: (e: unknown) => void } = {},
+  ) {
     this.#allocMany = allocMany;
     this.#batch = options.batch ?? 64;
-    if (!Number.isInteger(this.#batch) || this.#batch < 1) throw new RangeError(`batch ${this.#batch} must be a positive integer`);
+    if (!Number.isInteger(this.#batch) || this.#batch < 1)
+      throw new RangeError(`batch ${this.#batch} must be a positive integer`);
     this.#onError = options.onError ?? (() => undefined);
   }
 

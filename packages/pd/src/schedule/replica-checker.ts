@@ -31,10 +31,19 @@ export class ReplicaChecker {
   readonly name = 'replica-checker';
 
   /** The operator `region` needs now, or undefined. */
-  check(region: RegionInfo, snap: ClusterSnapshot, allocPeerId: PeerIdAllocator): OperatorInit | undefined {
+  check(
+    region: RegionInfo,
+    snap: ClusterSnapshot,
+    allocPeerId: PeerIdAllocator,
+  ): OperatorInit | undefined {
     if (region.leader === undefined) return undefined;
     const peers = region.meta.peers;
-    if (peers.some((p) => p.role === metapb.PeerRole.IncomingVoter || p.role === metapb.PeerRole.DemotingVoter)) return undefined;
+    if (
+      peers.some(
+        (p) => p.role === metapb.PeerRole.IncomingVoter || p.role === metapb.PeerRole.DemotingVoter,
+      )
+    )
+      return undefined;
     const max = snap.maxReplicas;
     const downMs = snap.config.maxStoreDownTimeMs;
     const isPending = (p: metapb.Peer): boolean => region.pendingPeers.some((q) => q.id === p.id);
@@ -48,7 +57,13 @@ export class ReplicaChecker {
     // 1. Orphan learners that are not usable.
     for (const l of learners) {
       if (isPending(l) || isBad(l) || region.downPeers.some((d) => d.peer?.id === l.id)) {
-        return { desc: 'remove-orphan-learner', brief: brief(`remove learner ${l.id} on store ${l.storeId}`), kind: 'replica', region, steps: [{ type: 'remove-peer', storeId: l.storeId, peerId: l.id }] };
+        return {
+          desc: 'remove-orphan-learner',
+          brief: brief(`remove learner ${l.id} on store ${l.storeId}`),
+          kind: 'replica',
+          region,
+          steps: [{ type: 'remove-peer', storeId: l.storeId, peerId: l.id }],
+        };
       }
     }
     // 2. Promote a caught-up learner while voters are missing.
@@ -85,14 +100,28 @@ export class ReplicaChecker {
     const bad = voters.find(isBad);
     if (bad !== undefined && voters.length <= max) {
       const store = snap.store(bad.storeId);
-      const desc = store !== undefined && store.isOffline && !store.isDown ? 'replace-offline-replica' : 'replace-down-replica';
+      const desc =
+        store !== undefined && store.isOffline && !store.isDown
+          ? 'replace-offline-replica'
+          : 'replace-down-replica';
       const target = snap.bestStoreForNewPeer(region);
       if (target === undefined) return undefined;
       const id = allocPeerId();
       if (id === undefined) return undefined;
-      const steps = movePeerSteps(region, snap, bad.storeId, target.id, id);
+      const steps = movePeerSteps(region, snap, {
+        fromStoreId: bad.storeId,
+        toStoreId: target.id,
+        newPeerId: id,
+      });
       if (steps === undefined) return undefined;
-      return { desc, brief: brief(`move replica from store ${bad.storeId} to store ${target.id}`), kind: 'replica', priority: 'high', region, steps };
+      return {
+        desc,
+        brief: brief(`move replica from store ${bad.storeId} to store ${target.id}`),
+        kind: 'replica',
+        priority: 'high',
+        region,
+        steps,
+      };
     }
     // 5. Extra voters.
     if (voters.length > max) {
@@ -101,16 +130,25 @@ export class ReplicaChecker {
         let worstCount = -Infinity;
         for (const v of voters) {
           const n = snap.store(v.storeId)?.regionCount ?? Infinity;
-          if (n > worstCount || (n === worstCount && worst !== undefined && v.storeId > worst.storeId)) {
+          if (
+            n > worstCount ||
+            (n === worstCount && worst !== undefined && v.storeId > worst.storeId)
+          ) {
             worst = v;
             worstCount = n;
           }
         }
       }
       if (worst === undefined) return undefined;
-      const steps = removePeerSteps(region, snap, worst.storeId);
+      const steps = removePeerSteps(region, snap, { storeId: worst.storeId });
       if (steps === undefined) return undefined;
-      return { desc: 'remove-extra-replica', brief: brief(`remove replica on store ${worst.storeId}`), kind: 'replica', region, steps };
+      return {
+        desc: 'remove-extra-replica',
+        brief: brief(`remove replica on store ${worst.storeId}`),
+        kind: 'replica',
+        region,
+        steps,
+      };
     }
     // 6. Learners beyond the voters.
     if (learner !== undefined) {

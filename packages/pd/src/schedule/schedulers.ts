@@ -26,7 +26,10 @@ export interface Scheduler {
   schedule(ctx: ScheduleContext): OperatorInit | undefined;
 }
 
-function byCount(key: (s: StoreLoad) => number, desc: boolean): (a: StoreLoad, b: StoreLoad) => number {
+function byCount(
+  key: (s: StoreLoad) => number,
+  desc: boolean,
+): (a: StoreLoad, b: StoreLoad) => number {
   return (a, b) => {
     const d = desc ? key(b) - key(a) : key(a) - key(b);
     if (d !== 0) return d;
@@ -56,7 +59,8 @@ export class BalanceLeaderScheduler implements Scheduler {
     if (live.length < 2) return undefined;
     const led = new Map<bigint, RegionInfo[]>();
     for (const r of snap.regions()) {
-      if (r.leader === undefined || !isRegionHealthy(r) || controller.get(r.meta.id) !== undefined) continue;
+      if (r.leader === undefined || !isRegionHealthy(r) || controller.get(r.meta.id) !== undefined)
+        continue;
       const list = led.get(r.leader.storeId);
       if (list === undefined) led.set(r.leader.storeId, [r]);
       else list.push(r);
@@ -110,13 +114,17 @@ export class BalanceRegionScheduler implements Scheduler {
       .stores()
       .filter((s) => snap.canReceive(s.id))
       .sort(byCount((s) => s.regionCount, false));
-    const movable = snap.regions().filter(
-      (r) =>
-        isRegionHealthy(r) &&
-        controller.get(r.meta.id) === undefined &&
-        r.meta.peers.length === max &&
-        r.meta.peers.every((p) => p.role === metapb.PeerRole.Voter && !snap.isStoreBad(p.storeId)),
-    );
+    const movable = snap
+      .regions()
+      .filter(
+        (r) =>
+          isRegionHealthy(r) &&
+          controller.get(r.meta.id) === undefined &&
+          r.meta.peers.length === max &&
+          r.meta.peers.every(
+            (p) => p.role === metapb.PeerRole.Voter && !snap.isStoreBad(p.storeId),
+          ),
+      );
     const tolerance = snap.config.regionTolerance;
     for (const src of sources) {
       if (controller.storeLimitAvailable(src.id, 'remove-peer') < 1) continue;
@@ -129,7 +137,11 @@ export class BalanceRegionScheduler implements Scheduler {
         if (region === undefined) continue;
         const id = ctx.allocPeerId();
         if (id === undefined) return undefined;
-        const steps = movePeerSteps(region, snap, src.id, tgt.id, id);
+        const steps = movePeerSteps(region, snap, {
+          fromStoreId: src.id,
+          toStoreId: tgt.id,
+          newPeerId: id,
+        });
         if (steps === undefined) continue;
         return {
           desc: 'balance-region',

@@ -91,14 +91,25 @@ export class SimCluster {
     const o = this.#opts;
     const storage = new PdStorage(new TestKvEngine());
     await storage.saveClusterId(7n);
-    this.cluster = await ClusterState.load(storage, this.clock, { maxReplicas: o.maxReplicas ?? 3 });
+    this.cluster = await ClusterState.load(storage, this.clock, {
+      maxReplicas: o.maxReplicas ?? 3,
+    });
     for (let i = 1; i <= o.stores; i++) this.#storeIds.push(this.allocId());
-    const storeMeta = (id: bigint): metapb.Store => metapb.Store.fromPartial({ id, address: `127.0.0.1:${20000 + Number(id)}`, version: '8.5.0' });
+    const storeMeta = (id: bigint): metapb.Store =>
+      metapb.Store.fromPartial({
+        id,
+        address: `127.0.0.1:${20000 + Number(id)}`,
+        version: '8.5.0',
+      });
     const first = this.#storeIds[0] ?? 1n;
     const bootRegionId = this.allocId();
     await this.cluster.bootstrap(
       storeMeta(first),
-      metapb.Region.fromPartial({ id: bootRegionId, regionEpoch: { confVer: 1n, version: 1n }, peers: [{ id: this.allocId(), storeId: first }] }),
+      metapb.Region.fromPartial({
+        id: bootRegionId,
+        regionEpoch: { confVer: 1n, version: 1n },
+        peers: [{ id: this.allocId(), storeId: first }],
+      }),
     );
     for (const id of this.#storeIds.slice(1)) await this.cluster.putStore(storeMeta(id));
     const placement = o.placement ?? (() => [1]);
@@ -110,7 +121,11 @@ export class SimCluster {
         startKey: i === 0 ? new Uint8Array() : keyOf(i * width),
         endKey: i === o.regions - 1 ? new Uint8Array() : keyOf((i + 1) * width),
         regionEpoch: { confVer: BigInt(stores.length), version: 2n },
-        peers: stores.map((storeId) => ({ id: this.allocId(), storeId, role: metapb.PeerRole.Voter })),
+        peers: stores.map((storeId) => ({
+          id: this.allocId(),
+          storeId,
+          role: metapb.PeerRole.Voter,
+        })),
       });
       const r: SimRegion = { meta, leaderStoreId: stores[0] ?? first, pendingUntil: new Map() };
       this.regions.set(meta.id, r);
@@ -141,9 +156,16 @@ export class SimCluster {
   async #storeHeartbeats(): Promise<void> {
     for (const id of this.#storeIds) {
       if (this.deadStores.has(id)) continue;
-      const regionCount = [...this.regions.values()].filter((r) => r.meta.peers.some((p) => p.storeId === id)).length;
+      const regionCount = [...this.regions.values()].filter((r) =>
+        r.meta.peers.some((p) => p.storeId === id),
+      ).length;
       await this.cluster.storeHeartbeat(
-        pdpb.StoreStats.fromPartial({ storeId: id, capacity: 100n << 30n, available: (100n << 30n) - BigInt(regionCount) * (96n << 20n), regionCount }),
+        pdpb.StoreStats.fromPartial({
+          storeId: id,
+          capacity: 100n << 30n,
+          available: (100n << 30n) - BigInt(regionCount) * (96n << 20n),
+          regionCount,
+        }),
       );
     }
     this.#lastStoreHbMs = this.clock.monotonicMs();
@@ -157,7 +179,12 @@ export class SimCluster {
   async #regionHeartbeat(r: SimRegion): Promise<void> {
     if (this.deadStores.has(r.leaderStoreId)) {
       // Elect a live, caught-up voter.
-      const next = r.meta.peers.find((p) => p.role === metapb.PeerRole.Voter && !this.deadStores.has(p.storeId) && !this.isPending(r, p.id));
+      const next = r.meta.peers.find(
+        (p) =>
+          p.role === metapb.PeerRole.Voter &&
+          !this.deadStores.has(p.storeId) &&
+          !this.isPending(r, p.id),
+      );
       if (next === undefined) return;
       r.leaderStoreId = next.storeId;
     }
@@ -165,15 +192,29 @@ export class SimCluster {
     const leader = r.meta.peers.find((p) => p.storeId === r.leaderStoreId);
     const downPeers = r.meta.peers
       .filter((p) => this.deadStores.has(p.storeId))
-      .map((p) => pdpb.PeerStats.fromPartial({ peer: p, downSeconds: BigInt(Math.floor((now - (this.deadStores.get(p.storeId) ?? now)) / 1000)) }));
-    const pendingPeers = r.meta.peers.filter((p) => this.isPending(r, p.id) || this.deadStores.has(p.storeId));
+      .map((p) =>
+        pdpb.PeerStats.fromPartial({
+          peer: p,
+          downSeconds: BigInt(Math.floor((now - (this.deadStores.get(p.storeId) ?? now)) / 1000)),
+        }),
+      );
+    const pendingPeers = r.meta.peers.filter(
+      (p) => this.isPending(r, p.id) || this.deadStores.has(p.storeId),
+    );
     const info = await this.cluster.handleRegionHeartbeat({
       region: metapb.Region.fromPartial(r.meta),
       leader,
       downPeers,
       pendingPeers,
       term: 5n,
-      stats: { bytesWritten: 0n, bytesRead: 0n, keysWritten: 0n, keysRead: 0n, approximateSize: 96n << 20n, approximateKeys: 1000n },
+      stats: {
+        bytesWritten: 0n,
+        bytesRead: 0n,
+        keysWritten: 0n,
+        keysRead: 0n,
+        approximateSize: 96n << 20n,
+        approximateKeys: 1000n,
+      },
     });
     this.#lastRegionHbMs.set(r.meta.id, now);
     if (this.coordinator === undefined) return;
@@ -186,7 +227,10 @@ export class SimCluster {
     expect(resp.header?.clusterId).toBe(7n);
     const r = this.regions.get(resp.regionId);
     if (r === undefined) return;
-    if (this.blackhole(resp.regionId) || (this.#opts.dropRate !== undefined && this.rng.chance(this.#opts.dropRate))) {
+    if (
+      this.blackhole(resp.regionId) ||
+      (this.#opts.dropRate !== undefined && this.rng.chance(this.#opts.dropRate))
+    ) {
       this.stats.dropped++;
       return;
     }
@@ -195,32 +239,65 @@ export class SimCluster {
       return;
     }
     const e = r.meta.regionEpoch;
-    if (e === undefined || resp.regionEpoch?.confVer !== e.confVer || resp.regionEpoch.version !== e.version) {
+    if (
+      e === undefined ||
+      resp.regionEpoch?.confVer !== e.confVer ||
+      resp.regionEpoch.version !== e.version
+    ) {
       this.stats.rejected++; // epoch not match
       return;
     }
     const now = this.clock.monotonicMs();
     const bumpConf = (peers: metapb.Peer[]): void => {
-      r.meta = metapb.Region.fromPartial({ ...r.meta, peers, regionEpoch: { confVer: e.confVer + 1n, version: e.version } });
+      r.meta = metapb.Region.fromPartial({
+        ...r.meta,
+        peers,
+        regionEpoch: { confVer: e.confVer + 1n, version: e.version },
+      });
     };
     if (resp.changePeer !== undefined) {
       const { peer, changeType } = resp.changePeer;
       if (peer === undefined) throw new Error('change peer without a peer');
       const existing = r.meta.peers.find((p) => p.storeId === peer.storeId);
-      const pendingMs = this.deadStores.has(peer.storeId) ? Infinity : now + (this.#opts.snapshotMs ?? 2000);
+      const pendingMs = this.deadStores.has(peer.storeId)
+        ? Infinity
+        : now + (this.#opts.snapshotMs ?? 2000);
       switch (changeType) {
         case eraftpb.ConfChangeType.AddLearnerNode:
           if (existing !== undefined) return void this.stats.rejected++;
           r.pendingUntil.set(peer.id, pendingMs);
-          bumpConf([...r.meta.peers, metapb.Peer.fromPartial({ id: peer.id, storeId: peer.storeId, role: metapb.PeerRole.Learner })]);
+          bumpConf([
+            ...r.meta.peers,
+            metapb.Peer.fromPartial({
+              id: peer.id,
+              storeId: peer.storeId,
+              role: metapb.PeerRole.Learner,
+            }),
+          ]);
           break;
         case eraftpb.ConfChangeType.AddNode:
-          if (existing !== undefined && (existing.id !== peer.id || existing.role === metapb.PeerRole.Voter)) return void this.stats.rejected++;
+          if (
+            existing !== undefined &&
+            (existing.id !== peer.id || existing.role === metapb.PeerRole.Voter)
+          )
+            return void this.stats.rejected++;
           if (existing === undefined) r.pendingUntil.set(peer.id, pendingMs);
-          bumpConf([...r.meta.peers.filter((p) => p.id !== peer.id), metapb.Peer.fromPartial({ id: peer.id, storeId: peer.storeId, role: metapb.PeerRole.Voter })]);
+          bumpConf([
+            ...r.meta.peers.filter((p) => p.id !== peer.id),
+            metapb.Peer.fromPartial({
+              id: peer.id,
+              storeId: peer.storeId,
+              role: metapb.PeerRole.Voter,
+            }),
+          ]);
           break;
         case eraftpb.ConfChangeType.RemoveNode:
-          if (existing === undefined || existing.id !== peer.id || existing.storeId === r.leaderStoreId) return void this.stats.rejected++;
+          if (
+            existing === undefined ||
+            existing.id !== peer.id ||
+            existing.storeId === r.leaderStoreId
+          )
+            return void this.stats.rejected++;
           r.pendingUntil.delete(peer.id);
           bumpConf(r.meta.peers.filter((p) => p.id !== peer.id));
           break;
@@ -231,7 +308,12 @@ export class SimCluster {
     } else if (resp.transferLeader !== undefined) {
       const to = resp.transferLeader.peer;
       const target = r.meta.peers.find((p) => p.id === to?.id);
-      if (target === undefined || target.role !== metapb.PeerRole.Voter || this.deadStores.has(target.storeId) || this.isPending(r, target.id)) {
+      if (
+        target === undefined ||
+        target.role !== metapb.PeerRole.Voter ||
+        this.deadStores.has(target.storeId) ||
+        this.isPending(r, target.id)
+      ) {
         return void this.stats.rejected++;
       }
       r.leaderStoreId = target.storeId;
@@ -239,8 +321,13 @@ export class SimCluster {
     } else if (resp.splitRegion !== undefined) {
       const lo = r.meta.startKey.length === 0 ? 0 : numOf(r.meta.startKey);
       const hi = r.meta.endKey.length === 0 ? KEY_SPACE : numOf(r.meta.endKey);
-      const key = resp.splitRegion.keys[0] ?? (hi - lo >= 2 ? keyOf(Math.floor((lo + hi) / 2)) : undefined);
-      if (key === undefined || compareBytes(key, r.meta.startKey) <= 0 || (r.meta.endKey.length > 0 && compareBytes(key, r.meta.endKey) >= 0)) {
+      const key =
+        resp.splitRegion.keys[0] ?? (hi - lo >= 2 ? keyOf(Math.floor((lo + hi) / 2)) : undefined);
+      if (
+        key === undefined ||
+        compareBytes(key, r.meta.startKey) <= 0 ||
+        (r.meta.endKey.length > 0 && compareBytes(key, r.meta.endKey) >= 0)
+      ) {
         return void this.stats.rejected++;
       }
       const version = e.version + 1n;
@@ -255,7 +342,11 @@ export class SimCluster {
         leaderStoreId: r.leaderStoreId,
         pendingUntil: new Map(),
       };
-      r.meta = metapb.Region.fromPartial({ ...r.meta, startKey: key, regionEpoch: { confVer: e.confVer, version } });
+      r.meta = metapb.Region.fromPartial({
+        ...r.meta,
+        startKey: key,
+        regionEpoch: { confVer: e.confVer, version },
+      });
       this.regions.set(left.meta.id, left);
       this.stats.applied++;
       // TiKV reports a split at once (ReportBatchSplit), then both leaders heartbeat.
@@ -287,7 +378,8 @@ export class SimCluster {
     const max = this.#opts.maxReplicas ?? 3;
     const counts = [...this.regions.values()].map((r) => this.voters(r).length);
     if (!this.#full && counts.every((c) => c >= max)) this.#full = true;
-    if (this.#full) this.stats.minVotersAfterFull = Math.min(this.stats.minVotersAfterFull, ...counts);
+    if (this.#full)
+      this.stats.minVotersAfterFull = Math.min(this.stats.minVotersAfterFull, ...counts);
   }
 
   /** Steps for `ms` of virtual time, calling `check` after each step. */
@@ -303,7 +395,8 @@ export class SimCluster {
   async runUntil(pred: () => boolean, maxMs: number, check?: () => void): Promise<number> {
     const start = this.clock.monotonicMs();
     while (!pred()) {
-      if (this.clock.monotonicMs() - start > maxMs) throw new Error(`condition not reached within ${maxMs} ms\n${this.describe()}`);
+      if (this.clock.monotonicMs() - start > maxMs)
+        throw new Error(`condition not reached within ${maxMs} ms\n${this.describe()}`);
       await this.step();
       check?.();
     }
@@ -315,26 +408,41 @@ export class SimCluster {
     const lines = [...this.regions.values()].map(
       (r) =>
         `region ${r.meta.id} epoch ${r.meta.regionEpoch?.confVer}/${r.meta.regionEpoch?.version} leader@${r.leaderStoreId} ` +
-        r.meta.peers.map((p) => `${p.id}@${p.storeId}${p.role === metapb.PeerRole.Learner ? 'L' : ''}${this.isPending(r, p.id) ? 'P' : ''}`).join(' '),
+        r.meta.peers
+          .map(
+            (p) =>
+              `${p.id}@${p.storeId}${p.role === metapb.PeerRole.Learner ? 'L' : ''}${this.isPending(r, p.id) ? 'P' : ''}`,
+          )
+          .join(' '),
     );
-    lines.push(`dead stores ${[...this.deadStores.keys()].join(',')}; regions per store ${JSON.stringify([...this.regionCounts()].map(([k, v]) => `${k}:${v}`))}`);
-    lines.push(`leaders per store ${JSON.stringify([...this.leaderCounts()].map(([k, v]) => `${k}:${v}`))}`);
-    lines.push(`running ${JSON.stringify(this.coordinator.listOperators().map((o) => `${o.brief} step ${o.current_step}`))}`);
-    lines.push(`last ended ${JSON.stringify(this.ended.slice(-5).map((o) => `${o.brief} ${o.status} ${o.reason}`))}`);
+    lines.push(
+      `dead stores ${[...this.deadStores.keys()].join(',')}; regions per store ${JSON.stringify([...this.regionCounts()].map(([k, v]) => `${k}:${v}`))}`,
+    );
+    lines.push(
+      `leaders per store ${JSON.stringify([...this.leaderCounts()].map(([k, v]) => `${k}:${v}`))}`,
+    );
+    lines.push(
+      `running ${JSON.stringify(this.coordinator.listOperators().map((o) => `${o.brief} step ${o.current_step}`))}`,
+    );
+    lines.push(
+      `last ended ${JSON.stringify(this.ended.slice(-5).map((o) => `${o.brief} ${o.status} ${o.reason}`))}`,
+    );
     return lines.join('\n');
   }
 
   /** Regions per store (peers of any role). */
   regionCounts(): Map<bigint, number> {
     const m = new Map<bigint, number>(this.#storeIds.map((s) => [s, 0]));
-    for (const r of this.regions.values()) for (const p of r.meta.peers) m.set(p.storeId, (m.get(p.storeId) ?? 0) + 1);
+    for (const r of this.regions.values())
+      for (const p of r.meta.peers) m.set(p.storeId, (m.get(p.storeId) ?? 0) + 1);
     return m;
   }
 
   /** Leaders per store. */
   leaderCounts(): Map<bigint, number> {
     const m = new Map<bigint, number>(this.#storeIds.map((s) => [s, 0]));
-    for (const r of this.regions.values()) m.set(r.leaderStoreId, (m.get(r.leaderStoreId) ?? 0) + 1);
+    for (const r of this.regions.values())
+      m.set(r.leaderStoreId, (m.get(r.leaderStoreId) ?? 0) + 1);
     return m;
   }
 }
