@@ -1,2 +1,30 @@
-// A TypeScript client for this cluster and for TiKV: raw and transactional.
-export {};
+// A TiKV client for Node.js (kvproto on the wire): raw and transactional (Percolator) APIs.
+export { RawClient, RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE, MAX_RAW_SCAN_LIMIT, type ClientOptions, type KvPair, type ScanOptions, type RawChecksum, type CasResult } from './raw-client';
+export {
+  TransactionClient,
+  Transaction,
+  TXN_COMMIT_BATCH_SIZE,
+  ASYNC_COMMIT_MAX_KEYS,
+  DEFAULT_OPTIMISTIC_LOCK_TTL_MS,
+  DEFAULT_PESSIMISTIC_LOCK_TTL_MS,
+  type TransactionOptions,
+} from './transaction';
+export { Snapshot, TXN_BATCH_GET_SIZE } from './snapshot';
+export { LockResolver, tsPhysicalMs, type TxnStatus } from './lock-resolver';
+export { KvCluster, Backoffer, splitBatches, inRange, type Location, type KvClusterOptions, type BackoffKind, type SendResult } from './cluster';
+export { GrpcTransport, type TikvTransport, type GrpcTransportOptions, type UnaryMethod, type RequestOf, type ResponseOf } from './transport';
+export {
+  ClientError,
+  WriteConflictError,
+  KeyExistsError,
+  DeadlockError,
+  ClientTimeoutError,
+  RegionUnavailableError,
+  RegionError,
+  KvServerError,
+  TxnAbortedError,
+  UndeterminedError,
+  InvalidStateError,
+  KeyErrorUnknown,
+  keyErrorToError,
+} from './errors';
