@@ -83,7 +83,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const engine = await RocksEngine.open({ path: join(config.dataDir, 'kv') });
   let pd: PdServer;
   try {
-    pd = await PdServer.start({ engine, clock: runtime.clock, rng: runtime.rng, config, logger });
+    // The dashboard's page lives in the app's static/ folder, next to dist/ (and to src/ under ts-jest).
+    pd = await PdServer.start({ engine, clock: runtime.clock, rng: runtime.rng, config, logger, dashboard: { root: join(__dirname, '..', 'static') } });
   } catch (e: unknown) {
     logger.error('PD failed to start', { error: e instanceof Error ? e.message : String(e) });
     await engine.close();

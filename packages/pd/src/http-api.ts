@@ -134,8 +134,9 @@ function errorStatus(e: unknown): number {
  * `/region/key/{key}` (`?format=hex` for a hex key), `/config`, `/cluster`, `/operators`,
  * `/schedulers`, `/gc/safepoint`, and `/metrics` (Prometheus text). Errors answer a JSON
  * string with the message and 400/404/410/500, as PD does; the server keeps serving.
+ * `extend` adds routes (the dashboard) before the app is made ready.
  */
-export async function createHttpApi(core: PdHttpCore): Promise<FastifyInstance> {
+export async function createHttpApi(core: PdHttpCore, extend?: (app: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const cluster = core.cluster;
 
@@ -231,6 +232,7 @@ export async function createHttpApi(core: PdHttpCore): Promise<FastifyInstance> 
   app.get('/metrics', async (_req, reply) => reply.type(core.metricsContentType).send(await core.metricsText()));
   app.get('/pd/api/v1/metrics', async (_req, reply) => reply.type(core.metricsContentType).send(await core.metricsText()));
 
+  if (extend !== undefined) await extend(app);
   await app.ready();
   return app;
 }

@@ -31,3 +31,4 @@ export {
   PdEntryNotFoundError,
   PdServerClosedError,
 } from './errors';
+export { registerDashboard, summarizeHistogram, type DashboardOptions, type DashboardCore, type HistogramSummary } from './dashboard';

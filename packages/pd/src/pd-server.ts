@@ -8,6 +8,7 @@ import type { Clock, Rng, TimerHandle } from '@tikv-ts/util';
 import { ClusterState } from './cluster';
 import { defaultPdConfig, effectiveClientUrls, effectivePeerUrls, type PdConfig } from './config';
 import { createEtcdKvService, createHealthService, createKeyspaceService, createPdService, type PdCore } from './grpc-service';
+import { registerDashboard, type DashboardOptions } from './dashboard';
 import { createHttpApi, type PdHttpCore } from './http-api';
 import { IdAllocator } from './id-allocator';
 import type { RegionInfo } from './region-tree';
@@ -44,6 +45,8 @@ export interface PdServerOptions {
   readonly schedulers?: () => string[];
   /** Period of the store check (offline → tombstone), default 10 s. */
   readonly storeCheckIntervalMs?: number;
+  /** Serves the dashboard page from this folder under `/dashboard/` (default: no dashboard). */
+  readonly dashboard?: DashboardOptions;
 }
 
 /** Whether the first bytes of a connection are (the start of) the HTTP/2 connection preface. */
@@ -204,7 +207,8 @@ export class PdServer implements PdCore, PdHttpCore {
     await tso.initialize();
     const cluster = await ClusterState.load(storage, options.clock, { maxStoreDownTimeMs: config.maxStoreDownTimeMs, maxReplicas: config.maxReplicas });
     const server = new PdServer(options, { clusterId, storage, cluster, tso, ids, config });
-    server.#http = await createHttpApi(server);
+    const dashboard = options.dashboard;
+    server.#http = await createHttpApi(server, dashboard === undefined ? undefined : (app) => registerDashboard(app, server, dashboard));
     server.#scheduleStoreCheck();
     server.#logger.info('PD started', { 'cluster-id': clusterId.toString(), name: config.name, bootstrapped: cluster.isBootstrapped });
     return server;
