@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KvEngine } from '@tikv-ts/engine-traits';
 import type { PdClient } from '@tikv-ts/pd-client';
@@ -68,6 +69,7 @@ const COMPRESSION: Record<TikvConfig['server']['grpcCompressionType'], number> =
  */
 export class TikvServer {
   readonly #grpc: grpc.Server;
+  readonly #listener: net.Server;
   readonly #service: KvService;
   readonly #status: StatusServer | undefined;
   readonly #worker: PdWorker;
@@ -81,6 +83,7 @@ export class TikvServer {
 
   private constructor(p: {
     grpc: grpc.Server;
+    listener: net.Server;
     service: KvService;
     status: StatusServer | undefined;
     worker: PdWorker;
@@ -92,6 +95,7 @@ export class TikvServer {
     statusAddress: string;
   }) {
     this.#grpc = p.grpc;
+    this.#listener = p.listener;
     this.#service = p.service;
     this.#status = p.status;
     this.#worker = p.worker;
@@ -121,11 +125,13 @@ export class TikvServer {
       'grpc.keepalive_permit_without_calls': 1,
     });
     const listen = parseHostPort(srv.addr);
+    // Our own listener hands connections to grpc-js: it sets TCP_NODELAY on accepted sockets,
+    // which grpc-js's own listener does not (small unary responses would wait for delayed ACKs).
+    const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const listener = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${listen.host}:${listen.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
-        if (err !== null) reject(new ListenError('gRPC', srv.addr, { cause: err }));
-        else resolve(p);
-      });
+      listener.once('error', (err) => reject(new ListenError('gRPC', srv.addr, { cause: err })));
+      listener.listen(listen.port, listen.host, () => resolve((listener.address() as net.AddressInfo).port));
     });
     const address = srv.advertiseAddr !== '' ? srv.advertiseAddr : `${listen.host}:${port}`;
     let status: StatusServer | undefined;
@@ -215,10 +221,11 @@ export class TikvServer {
       server.addService(tikvpb.TikvService, service.implementation());
       worker.start();
       logger.info('TiKV is ready to serve', { addr: address, 'status-addr': statusAddress, 'store-id': node.storeId.toString() });
-      return new TikvServer({ grpc: server, service, status, worker, node, storage, logger, config, address, statusAddress });
+      return new TikvServer({ grpc: server, listener, service, status, worker, node, storage, logger, config, address, statusAddress });
     } catch (e: unknown) {
       await worker?.stop();
       await status?.close().catch(() => undefined);
+      listener.close();
       server.forceShutdown();
       throw e;
     }
@@ -254,6 +261,7 @@ export class TikvServer {
 
   async #stop(): Promise<void> {
     this.#logger.info('TiKV is stopping', { 'in-flight': this.#service.inFlight });
+    const listenerClosed = new Promise<void>((resolve) => this.#listener.close(() => resolve()));
     const shutdown = new Promise<void>((resolve) => this.#grpc.tryShutdown(() => resolve()));
     const timeoutMs = this.#config.server.gracefulShutdownTimeout;
     let timer: NodeJS.Timeout | undefined;
@@ -266,6 +274,7 @@ export class TikvServer {
       this.#logger.warn('graceful shutdown timed out, cancelling the remaining calls', { 'in-flight': this.#service.inFlight });
       this.#grpc.forceShutdown();
     }
+    await listenerClosed;
     await this.#worker.stop();
     await this.#status?.close();
     this.#logger.info('TiKV is stopped');
