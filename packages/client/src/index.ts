@@ -1,5 +1,5 @@
 // A TiKV client for Node.js (kvproto on the wire): raw and transactional (Percolator) APIs.
-export { RawClient, RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE, MAX_RAW_SCAN_LIMIT, type ClientOptions, type KvPair, type ScanOptions, type RawChecksum, type CasResult } from './raw-client';
+export { RawClient, MAX_UPPER_BOUND, RAW_BATCH_PAIR_COUNT, RAW_BATCH_PUT_SIZE, MAX_RAW_SCAN_LIMIT, type ClientOptions, type KvPair, type ScanOptions, type RawChecksum, type CasResult } from './raw-client';
 export {
   TransactionClient,
   Transaction,

@@ -56,6 +56,12 @@ export interface CasResult {
   readonly previous: Uint8Array | undefined;
 }
 
+/**
+ * The upper bound a reverse scan with an unbounded end starts below: TiKV reads nothing below
+ * an empty upper bound, so "+∞" is approximated by 256 bytes of 0xff (keys above it are not seen).
+ */
+export const MAX_UPPER_BOUND = new Uint8Array(256).fill(0xff);
+
 function checkRawError(e: string): void {
   if (e !== '') throw new KvServerError(e);
 }
@@ -215,7 +221,7 @@ export class RawClient {
         cursor = loc.end;
       }
     }
-    let upper = end;
+    let upper = end.length === 0 ? MAX_UPPER_BOUND : end;
     for (;;) {
       const loc = await this.#cluster.locateEnd(upper);
       const want = limit - out.length;

@@ -4,7 +4,7 @@ import type { KvCluster} from './cluster';
 import { Backoffer, splitBatches } from './cluster';
 import { keyErrorToError } from './errors';
 import type { LockResolver } from './lock-resolver';
-import { MAX_RAW_SCAN_LIMIT, type KvPair, type ScanOptions } from './raw-client';
+import { MAX_RAW_SCAN_LIMIT, MAX_UPPER_BOUND, type KvPair, type ScanOptions } from './raw-client';
 
 /** Keys per `KvBatchGet` request (client-go's batch get size). */
 export const TXN_BATCH_GET_SIZE = 5120;
@@ -99,7 +99,7 @@ export class Snapshot {
     if (limit <= 0 || (end.length > 0 && compareBytes(start, end) >= 0)) return out;
     const bo = this.#bo();
     // Forward: `cursor` is the inclusive lower bound; reverse: the exclusive upper bound.
-    let cursor = reverse ? end : start;
+    let cursor = reverse ? (end.length === 0 ? MAX_UPPER_BOUND : end) : start;
     for (;;) {
       const loc = reverse ? await this.#cluster.locateEnd(cursor) : await this.#cluster.locate(cursor);
       const want = limit - out.length;
