@@ -224,7 +224,8 @@ export class SimCluster {
 
   /** TiKV's side of a heartbeat response: apply it to the region if its epoch still matches. */
   async deliver(resp: pdpb.RegionHeartbeatResponse): Promise<void> {
-    expect(resp.header?.clusterId).toBe(7n);
+    if (resp.header?.clusterId !== 7n)
+      throw new Error(`response without the cluster id: ${String(resp.header?.clusterId)}`);
     const r = this.regions.get(resp.regionId);
     if (r === undefined) return;
     if (
@@ -372,7 +373,8 @@ export class SimCluster {
     }
     for (const d of this.coordinator.tick()) {
       const r = this.regions.get(d.regionId);
-      expect(d.storeId).toBe(r?.leaderStoreId);
+      if (d.storeId !== r?.leaderStoreId)
+        throw new Error(`dispatch to store ${d.storeId}, leader on ${String(r?.leaderStoreId)}`);
       await this.deliver(d.response);
     }
     const max = this.#opts.maxReplicas ?? 3;
