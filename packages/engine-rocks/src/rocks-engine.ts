@@ -15,6 +15,7 @@ import type {
   WriteOptions,
 } from '@tikv-ts/engine-traits';
 import { GetBatcher } from './get-batcher';
+import { NativeCursor } from './native-cursor';
 import { readChunk } from './native-chunk';
 import { DEFAULT_ROCKS_OPTIONS, resolveCfOptions, rocksMemoryBoundBytes } from './options';
 import type { RocksEngineOptions } from './options';
@@ -89,6 +90,13 @@ export class RocksEngine implements KvEngine {
   #draining = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** True from just before a native write is handed to the binding until its completion is seen. */
+  #nativeWriting = false;
+  /**
+   * The native snapshot that `snapshot()` and `iterator()` hand out while no write happens; see
+   * {@link RocksEngine.takeNativeSnap} for why sharing it is sound.
+   */
+  #shared: NativeSnap | undefined;
 
   private constructor(path: string, root: RocksDB, chunk: number) {
     this.#path = path;
@@ -242,7 +250,45 @@ export class RocksEngine implements KvEngine {
       throw e;
     }
     wb._db = root;
-    await wb.flush();
+    // From here until the write's completion is seen, the database may change at any moment:
+    // retire the shared snapshot and take no new one as shared (see takeNativeSnap).
+    this.#nativeWriting = true;
+    const shared = this.#shared;
+    this.#shared = undefined;
+    shared?.retire();
+    try {
+      await wb.flush();
+    } finally {
+      this.#nativeWriting = false;
+    }
+  }
+
+  /**
+   * @internal A native snapshot for a new engine snapshot or iterator, with one reference taken
+   * for the caller.
+   *
+   * Sharing. `#shared` is only ever set to a snapshot that was created while no native write was
+   * in flight (`#nativeWriting` false: every earlier write had completed and been seen to
+   * complete), and it is cleared synchronously, before the binding receives the next write.
+   * So whenever `#shared` is defined, no write has been applied to the database between its
+   * creation and now: every write that completed before now completed before it was created
+   * (hence is in it), and no other write has started. A RocksDB snapshot taken now would hold
+   * exactly the same data in every column family; handing out the shared one is therefore
+   * indistinguishable from taking a new one (it sees every acknowledged write, nothing newer, one
+   * point in time for all CFs). Flushes and compactions do not change what a snapshot reads.
+   * While a write is in flight, every call gets a fresh native snapshot of its own (not shared).
+   */
+  takeNativeSnap(): NativeSnap {
+    let s = this.#shared;
+    if (s === undefined) {
+      s = new NativeSnap(this.#root.snapshot());
+      s.acquire();
+      if (this.#nativeWriting) s.retire();
+      else this.#shared = s;
+      return s;
+    }
+    s.acquire();
+    return s;
   }
 
   get(cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -256,7 +302,8 @@ export class RocksEngine implements KvEngine {
   iterator(cf: CfName, options?: IterOptions): EngineIterator {
     this.check();
     const i = cfIndex(cf);
-    return new RocksIterator(this, (this.#cfDb[i] as RocksDB).session({ snapshot: true }), options);
+    const snap = this.takeNativeSnap();
+    return new RocksIterator(this, snap, i, options);
   }
 
   scan(cf: CfName, options?: ScanOptions): Promise<KvEntry[]> {
@@ -293,7 +340,7 @@ export class RocksEngine implements KvEngine {
 
   snapshot(): Snapshot {
     this.check();
-    return new RocksSnapshot(this, this.#root.snapshot());
+    return new RocksSnapshot(this, this.takeNativeSnap());
   }
 
   async approximateRangeStats(cf: CfName, start: Uint8Array, end: Uint8Array): Promise<RangeStats> {
@@ -356,6 +403,9 @@ export class RocksEngine implements KvEngine {
       // Writes accepted before close complete (or fail) first.
       while (this.#draining) await this.#drain;
       for (const r of [...this.#live]) r.close();
+      const shared = this.#shared;
+      this.#shared = undefined;
+      shared?.retire();
       await this.#wal.close();
       await this.#root.close({ force: true });
     })();
@@ -486,40 +536,93 @@ export class RocksWriteBatch implements WriteBatch {
   }
 }
 
-/** A RocksDB snapshot spanning every column family. */
-export class RocksSnapshot implements Snapshot, LiveResource {
-  readonly #engine: RocksEngine;
+/**
+ * One RocksDB snapshot (one sequence number for every column family), possibly shared by several
+ * engine snapshots and iterators (see `RocksEngine.takeNativeSnap`). Holds the per-CF sessions on
+ * it and their get batchers, so gets of every holder issued in one microtask checkpoint go to the
+ * binding as one read batch per CF. Released when it is retired (a write started, or the engine
+ * closes) and no holder is left.
+ */
+class NativeSnap {
   readonly #sessions: (RocksDB | undefined)[];
   readonly #getters: (GetBatcher | undefined)[] = [undefined, undefined, undefined, undefined];
-  #closed = false;
+  #refs = 0;
+  #retired = false;
+  #released = false;
 
-  /** @internal Use `engine.snapshot()`. */
-  constructor(engine: RocksEngine, rootSession: RocksDB) {
-    this.#engine = engine;
+  constructor(rootSession: RocksDB) {
     this.#sessions = [rootSession, undefined, undefined, undefined];
-    engine.track(this);
   }
 
-  #session(cf: CfName): RocksDB {
-    this.#engine.check();
-    if (this.#closed) throw new EngineClosedError('snapshot');
-    const i = cfIndex(cf);
+  /** The session of column family `i` on this snapshot. */
+  session(i: number): RocksDB {
     let s = this.#sessions[i];
     if (s === undefined) {
-      s = (this.#sessions[0] as RocksDB).columnFamily(cf);
+      s = (this.#sessions[0] as RocksDB).columnFamily(ALL_CFS[i] as CfName);
       this.#sessions[i] = s;
     }
     return s;
   }
 
-  async get(cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
-    const s = this.#session(cf);
-    const i = cfIndex(cf);
-    let getter = this.#getters[i];
-    if (getter === undefined) {
-      getter = new GetBatcher(s);
-      this.#getters[i] = getter;
+  getter(i: number): GetBatcher {
+    let g = this.#getters[i];
+    if (g === undefined) {
+      g = new GetBatcher(this.session(i));
+      this.#getters[i] = g;
     }
+    return g;
+  }
+
+  acquire(): void {
+    this.#refs++;
+  }
+
+  release(): void {
+    this.#refs--;
+    this.#maybeFree();
+  }
+
+  /** No new holder will get this snapshot. */
+  retire(): void {
+    this.#retired = true;
+    this.#maybeFree();
+  }
+
+  #maybeFree(): void {
+    if (this.#refs > 0 || !this.#retired || this.#released) return;
+    this.#released = true;
+    // Closing a session only unregisters it; RocksDB releases the snapshot when the last session
+    // and the last native iterator or read batch on it are gone. Deferred by a microtask so
+    // that gets issued before the last holder closed, whose read batch is sent in an earlier
+    // microtask (GetBatcher), still find their session open.
+    const sessions = this.#sessions.filter((x): x is RocksDB => x !== undefined).reverse();
+    queueMicrotask(() => {
+      for (const x of sessions) void x.close().catch(() => undefined);
+    });
+  }
+}
+
+/** A RocksDB snapshot spanning every column family. */
+export class RocksSnapshot implements Snapshot, LiveResource {
+  readonly #engine: RocksEngine;
+  readonly #snap: NativeSnap;
+  #closed = false;
+
+  /** @internal Use `engine.snapshot()`; takes over one reference of `snap`. */
+  constructor(engine: RocksEngine, snap: NativeSnap) {
+    this.#engine = engine;
+    this.#snap = snap;
+    engine.track(this);
+  }
+
+  #check(): void {
+    this.#engine.check();
+    if (this.#closed) throw new EngineClosedError('snapshot');
+  }
+
+  async get(cf: CfName, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#check();
+    const getter = this.#snap.getter(cfIndex(cf));
     try {
       return (await getter.get(key)) ?? undefined;
     } catch (e: unknown) {
@@ -528,45 +631,50 @@ export class RocksSnapshot implements Snapshot, LiveResource {
   }
 
   async multiGet(cf: CfName, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    const s = this.#session(cf);
-    const dbs = [s, s, s, s];
-    return readMultiGet(this.#engine, dbs, cf, keys);
+    this.#check();
+    const s = this.#snap.session(cfIndex(cf));
+    return readMultiGet(this.#engine, [s, s, s, s], cf, keys);
   }
 
   iterator(cf: CfName, options?: IterOptions): EngineIterator {
-    return new RocksIterator(this.#engine, this.#session(cf).session(), options);
+    this.#check();
+    const i = cfIndex(cf);
+    this.#snap.acquire();
+    return new RocksIterator(this.#engine, this.#snap, i, options);
   }
 
   async scan(cf: CfName, options?: ScanOptions): Promise<KvEntry[]> {
-    return scanSession(this.#engine, this.#session(cf), options);
+    this.#check();
+    return scanSession(this.#engine, this.#snap.session(cfIndex(cf)), options);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#engine.untrack(this);
-    // Closing a session only unregisters it; RocksDB releases the snapshot when the last session
-    // (including those of iterators made from this snapshot) is closed.
-    // Deferred by a microtask so that gets issued before close(), whose read batch is sent in
-    // an earlier microtask (GetBatcher), still run on the open sessions.
-    const sessions = this.#sessions.filter((x): x is RocksDB => x !== undefined).reverse();
-    queueMicrotask(() => {
-      for (const x of sessions) void x.close().catch(() => undefined);
-    });
+    this.#snap.release();
   }
 }
 
+/** Entries read by the first native read after a seek (then 4x per read, up to the chunk size). */
+const FIRST_READ = 4;
+
 /**
- * An iterator over its own snapshot session. RocksDB-native iterators run one way within fixed
- * bounds, so each seek or change of direction opens a native iterator on the same snapshot
- * (`gte`/`lt` bounds derived from the position) and reads it in chunks.
+ * An iterator over a snapshot (it holds a reference of the native snapshot, so it outlives the
+ * engine snapshot it was made from). RocksDB-native iterators run one way within fixed bounds,
+ * so each seek or change of direction opens a native iterator on the same snapshot (`gte`/`lt`
+ * bounds derived from the position). The first read after a seek asks for {@link FIRST_READ}
+ * entries (a point lookup needs one or two), later reads 4x more each time up to the chunk size;
+ * `nextv`/`prevv` ask for what they still need.
  */
 export class RocksIterator implements EngineIterator, LiveResource {
   readonly #engine: RocksEngine;
-  readonly #session: RocksDB;
+  readonly #snap: NativeSnap;
+  readonly #cf: number;
   readonly #lower: Uint8Array | undefined;
   readonly #upper: Uint8Array | undefined;
-  #native: RocksDB.NativeIterator | undefined;
+  #native: NativeCursor | undefined;
+  #want = FIRST_READ;
   #forward = true;
   #buf: RocksDB.Entry[] = [];
   #pos = 0;
@@ -575,10 +683,11 @@ export class RocksIterator implements EngineIterator, LiveResource {
   #busy = false;
   #closed = false;
 
-  /** @internal Use `engine.iterator()` or `snapshot.iterator()`; takes ownership of `session`. */
-  constructor(engine: RocksEngine, session: RocksDB, options: IterOptions | undefined) {
+  /** @internal Use `engine.iterator()` or `snapshot.iterator()`; takes over one reference of `snap`. */
+  constructor(engine: RocksEngine, snap: NativeSnap, cf: number, options: IterOptions | undefined) {
     this.#engine = engine;
-    this.#session = session;
+    this.#snap = snap;
+    this.#cf = cf;
     this.#lower = options?.lowerBound?.slice();
     this.#upper = options?.upperBound?.slice();
     engine.track(this);
@@ -592,7 +701,7 @@ export class RocksIterator implements EngineIterator, LiveResource {
   #dropNative(): void {
     const n = this.#native;
     this.#native = undefined;
-    if (n !== undefined && !n.destroyed) n.destroy();
+    n?.close();
     this.#buf = [];
     this.#pos = 0;
     this.#ended = true;
@@ -608,11 +717,12 @@ export class RocksIterator implements EngineIterator, LiveResource {
     const range = nativeRange(lower, upper);
     if (range === undefined) return false;
     try {
-      this.#native = this.#session.iterator(range, { reverse: !forward, capacity: this.#engine.chunk });
+      this.#native = new NativeCursor(this.#snap.session(this.#cf), range, !forward);
     } catch (e: unknown) {
       throw this.#engine.fail('iterate', e);
     }
     this.#ended = false;
+    this.#want = FIRST_READ;
     return this.#advance();
   }
 
@@ -627,14 +737,22 @@ export class RocksIterator implements EngineIterator, LiveResource {
       this.#cur = undefined;
       return false;
     }
-    let part: RocksDB.Entry[] | null;
+    const want = Math.min(this.#want, this.#engine.chunk);
+    this.#want = Math.min(want * 4, this.#engine.chunk);
+    let part: RocksDB.Entry[];
     try {
-      part = await readChunk(native, Number.MAX_SAFE_INTEGER);
+      part = await native.read(want);
     } catch (e: unknown) {
       throw this.#engine.fail('iterate', e);
     }
     if (this.#native !== native) throw new EngineClosedError('iterator');
-    if (part === null) {
+    if (part.length < want) {
+      // The native iterator is exhausted: release it now, keep what it returned.
+      this.#native = undefined;
+      native.close();
+      this.#ended = true;
+    }
+    if (part.length === 0) {
       this.#dropNative();
       this.#cur = undefined;
       return false;
@@ -720,7 +838,11 @@ export class RocksIterator implements EngineIterator, LiveResource {
         if (c === undefined) break;
         out.push(c);
         if (this.#pos < this.#buf.length) this.#cur = this.#buf[this.#pos++];
-        else await this.#advance();
+        else {
+          // Ask for what is still needed (plus the entry after it), within the chunk size.
+          this.#want = Math.max(this.#want, limit - out.length + 1);
+          await this.#advance();
+        }
       }
       return out;
     });
@@ -740,6 +862,6 @@ export class RocksIterator implements EngineIterator, LiveResource {
     this.#cur = undefined;
     this.#dropNative();
     this.#engine.untrack(this);
-    void this.#session.close().catch(() => undefined);
+    this.#snap.release();
   }
 }
