@@ -96,24 +96,31 @@ async function waitHttp(url) {
 function percentile(sorted, p) {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
-/** Runs `op` with `conc` in flight for SECONDS; returns ops/s, p50, p99 (ms). */
+/** Runs `op` with `conc` in flight for SECONDS; returns ops/s, p50, p99 (ms) and failed ops. */
 async function measure(conc, op) {
   const lat = [];
   const t0 = now();
   const until = t0 + SECONDS * 1000;
   let n = 0;
+  let errors = 0;
+  let firstError;
   await Promise.all(
     Array.from({ length: conc }, async (_, w) => {
       while (now() < until) {
         const s = now();
-        await op(w, n++);
-        lat.push(now() - s);
+        try {
+          await op(w, n++);
+          lat.push(now() - s);
+        } catch (e) {
+          errors++;
+          firstError ??= e instanceof Error ? e.message : String(e);
+        }
       }
     }),
   );
   const secs = (now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), errors, firstError };
 }
 const rows = [];
 function row(name, r, ceilingName, ceiling) {
@@ -121,7 +128,8 @@ function row(name, r, ceilingName, ceiling) {
   rows.push({ name, ...r, ceilingName, ratio });
   console.log(
     `${name.padEnd(40)} ${r.ops.toFixed(0).padStart(8)} ops/s  p50 ${r.p50.toFixed(2).padStart(7)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms` +
-      (ratio === undefined ? '' : `   ${ratio.toFixed(2)}x ${ceilingName}`),
+      (ratio === undefined ? '' : `   ${ratio.toFixed(2)}x ${ceilingName}`) +
+      (r.errors > 0 ? `   FAILED OPS ${r.errors} (first: ${r.firstError})` : ''),
   );
 }
 function unary(client, method) {
