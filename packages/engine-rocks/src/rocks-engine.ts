@@ -97,6 +97,7 @@ export class RocksEngine implements KvEngine {
    * {@link RocksEngine.takeNativeSnap} for why sharing it is sound.
    */
   #shared: NativeSnap | undefined;
+  #nativeSnapshots = 0;
 
   private constructor(path: string, root: RocksDB, chunk: number) {
     this.#path = path;
@@ -183,6 +184,11 @@ export class RocksEngine implements KvEngine {
   /** @internal The session of column family `i` at the latest state. */
   cfDb(i: number): RocksDB {
     return this.#cfDb[i] as RocksDB;
+  }
+
+  /** @internal Number of RocksDB snapshots taken so far (tests check the sharing with it). */
+  get nativeSnapshotsTaken(): number {
+    return this.#nativeSnapshots;
   }
 
   /** @internal The chunk size of native iterator reads. */
@@ -281,6 +287,7 @@ export class RocksEngine implements KvEngine {
   takeNativeSnap(): NativeSnap {
     let s = this.#shared;
     if (s === undefined) {
+      this.#nativeSnapshots++;
       s = new NativeSnap(this.#root.snapshot());
       s.acquire();
       if (this.#nativeWriting) s.retire();
