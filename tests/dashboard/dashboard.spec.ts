@@ -119,26 +119,13 @@ describe('PD dashboard in headless Chromium', () => {
       }
     })();
     try {
-      await page.waitForFunction(
-        (before) => {
-          const total = Number(
-            (document.getElementById('tikv-requests-total')?.textContent ?? '').replace(
-              /[^0-9.]/g,
-              '',
-            ),
-          );
-          const rps = Number(
-            (document.getElementById('tikv-rps')?.textContent ?? '').replace(/[^0-9.]/g, ''),
-          );
-          return (
-            total >= before + 100 &&
-            rps > 0 &&
-            document.querySelectorAll('#chart-rps polyline').length > 0
-          );
-        },
-        totalBefore,
-        { timeout: 30_000, polling: 200 },
-      );
+      // Evaluated in the page (a string: this project's TypeScript has no DOM types).
+      const shown = `(() => {
+        const num = (id) => Number((document.getElementById(id)?.textContent ?? '').replace(/[^0-9.]/g, ''));
+        return num('tikv-requests-total') >= ${totalBefore + 100} && num('tikv-rps') > 0 &&
+          document.querySelectorAll('#chart-rps polyline').length > 0;
+      })()`;
+      await page.waitForFunction(shown, undefined, { timeout: 30_000, polling: 200 });
     } finally {
       loading = false;
       await load;

@@ -49,6 +49,23 @@ describe('summarizeHistogram', () => {
   });
 });
 
+interface Source {
+  name: string;
+  kind: string;
+  ok: boolean;
+  error?: string;
+  requests?: { count: number; buckets: unknown[]; by_type: Record<string, number> };
+}
+interface Overview {
+  bootstrapped: boolean;
+  tso: { ts: string; physical: number; logical: number };
+  sources: Source[];
+}
+
+async function overview(base: string): Promise<Overview> {
+  return (await (await fetch(`${base}/pd/api/v1/dashboard/overview`)).json()) as Overview;
+}
+
 describe('the dashboard on PD HTTP API', () => {
   let dir: string;
   let pd: PdServer;
@@ -101,18 +118,12 @@ describe('the dashboard on PD HTTP API', () => {
   });
 
   it('reports the TSO and PD alone before bootstrap', async () => {
-    const a = (await (await fetch(`${base}/pd/api/v1/dashboard/overview`)).json()) as Record<
-      string,
-      any
-    >;
-    const b = (await (await fetch(`${base}/pd/api/v1/dashboard/overview`)).json()) as Record<
-      string,
-      any
-    >;
-    expect(a['bootstrapped']).toBe(false);
-    expect(BigInt(b['tso'].ts)).toBeGreaterThan(BigInt(a['tso'].ts));
-    expect(a['sources']).toHaveLength(1);
-    expect(a['sources'][0]).toMatchObject({ kind: 'pd', name: 'PD pd-dash', ok: true });
+    const a = await overview(base);
+    const b = await overview(base);
+    expect(a.bootstrapped).toBe(false);
+    expect(BigInt(b.tso.ts)).toBeGreaterThan(BigInt(a.tso.ts));
+    expect(a.sources).toHaveLength(1);
+    expect(a.sources[0]).toMatchObject({ kind: 'pd', name: 'PD pd-dash', ok: true });
   });
 
   it('scrapes every store that is not a tombstone, reporting failures per store', async () => {
@@ -136,26 +147,21 @@ describe('the dashboard on PD HTTP API', () => {
     await pd.cluster.setStoreState(5n, metapb.StoreState.Offline);
     await pd.cluster.setStoreState(5n, metapb.StoreState.Tombstone);
     scrapes.length = 0;
-    const o = (await (await fetch(`${base}/pd/api/v1/dashboard/overview`)).json()) as Record<
-      string,
-      any
-    >;
+    const o = await overview(base);
     expect(scrapes.sort()).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
-    const byName = Object.fromEntries(
-      (o['sources'] as Array<Record<string, any>>).map((s) => [s['name'], s]),
-    );
-    expect(byName['store 1']).toMatchObject({
+    const byName = new Map(o.sources.map((s) => [s.name, s]));
+    expect(byName.get('store 1')).toMatchObject({
       kind: 'tikv',
       store_id: 1,
       ok: true,
       requests: { count: 8, by_type: { raw_put: 6, raw_get: 2 } },
     });
-    expect(byName['store 1'].requests.buckets).toEqual([
+    expect(byName.get('store 1')?.requests?.buckets).toEqual([
       [0.001, 4],
       [0.01, 6],
       ['+Inf', 8],
     ]);
-    expect(byName['store 4']).toMatchObject({ ok: false, error: 'connection refused' });
-    expect(byName['store 5']).toBeUndefined();
+    expect(byName.get('store 4')).toMatchObject({ ok: false, error: 'connection refused' });
+    expect(byName.get('store 5')).toBeUndefined();
   });
 });
