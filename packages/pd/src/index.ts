@@ -31,4 +31,5 @@ export {
   PdEntryNotFoundError,
   PdServerClosedError,
 } from './errors';
+export * from './schedule';
 export { registerDashboard, summarizeHistogram, type DashboardOptions, type DashboardCore, type HistogramSummary } from './dashboard';

@@ -310,7 +310,7 @@ describe('PdServer over gRPC and HTTP on one port', () => {
     expect(cluster.text).toContain(`"id":${pd.clusterId}`);
     expect((await get('/config')).body).toMatchObject({ name: 'pd-test', schedule: { 'max-store-down-time': '30m0s' } });
     expect((await get('/operators')).body).toEqual([]);
-    expect((await get('/schedulers')).body).toEqual([]);
+    expect((await get('/schedulers')).body).toEqual(['balance-leader-scheduler', 'balance-region-scheduler']);
     const metrics = await fetch(`http://${served.address}/metrics`);
     const text = await metrics.text();
     expect(text).toContain('grpc_server_handling_seconds');

@@ -14,6 +14,7 @@ import { IdAllocator } from './id-allocator';
 import type { RegionInfo } from './region-tree';
 import { PdStorage } from './storage';
 import { TsoAllocator } from './tso';
+import { Coordinator, PeerIdPool, clusterViewOf, type ScheduleConfig } from './schedule';
 
 /** Structured log sink of the server (the app passes its logger; default: silent). */
 export interface PdLogger {
@@ -43,6 +44,12 @@ export interface PdServerOptions {
   readonly operators?: () => unknown[];
   /** Hook for the HTTP API's `/schedulers` (default: none). */
   readonly schedulers?: () => string[];
+  /**
+   * PD's scheduling (replica checker, balance-leader, balance-region; see `schedule/`), run on
+   * the clock every `intervalMs` (default 100 ms) unless `false`. Ignored when
+   * {@link onRegionHeartbeat} is given: the caller then schedules itself.
+   */
+  readonly scheduling?: false | { readonly intervalMs?: number; readonly config?: Partial<ScheduleConfig> };
   /** Period of the store check (offline → tombstone), default 10 s. */
   readonly storeCheckIntervalMs?: number;
   /** Serves the dashboard page from this folder under `/dashboard/` (default: no dashboard). */
@@ -87,8 +94,10 @@ export class PdServer implements PdCore, PdHttpCore {
   readonly ids: IdAllocator;
   readonly storage: PdStorage;
   readonly config: PdConfig;
-  readonly onRegionHeartbeat: ((region: RegionInfo) => pdpb.RegionHeartbeatResponse | undefined) | undefined;
+  onRegionHeartbeat: ((region: RegionInfo) => pdpb.RegionHeartbeatResponse | undefined) | undefined;
   readonly metricsContentType: string;
+  /** The scheduling coordinator, when PD schedules itself (see {@link PdServerOptions.scheduling}). */
+  coordinator: Coordinator | undefined;
   readonly #clock: Clock;
   readonly #logger: PdLogger;
   readonly #registry: Registry;
@@ -99,8 +108,8 @@ export class PdServer implements PdCore, PdHttpCore {
   #http: FastifyInstance | undefined;
   readonly #sockets = new Set<Duplex>();
   readonly #heartbeatStreams = new Map<bigint, grpc.ServerDuplexStream<pdpb.RegionHeartbeatRequest, pdpb.RegionHeartbeatResponse>>();
-  readonly #operators: () => unknown[];
-  readonly #schedulers: () => string[];
+  #operators: () => unknown[];
+  #schedulers: () => string[];
   readonly #storeCheckIntervalMs: number;
   #storeCheckTimer: TimerHandle | undefined;
   #closed = false;
@@ -207,6 +216,9 @@ export class PdServer implements PdCore, PdHttpCore {
     await tso.initialize();
     const cluster = await ClusterState.load(storage, options.clock, { maxStoreDownTimeMs: config.maxStoreDownTimeMs, maxReplicas: config.maxReplicas });
     const server = new PdServer(options, { clusterId, storage, cluster, tso, ids, config });
+    if (options.onRegionHeartbeat === undefined && options.scheduling !== false) {
+      server.#startScheduling(options.rng, options.scheduling ?? {});
+    }
     const dashboard = options.dashboard;
     server.#http = await createHttpApi(server, dashboard === undefined ? undefined : (app) => registerDashboard(app, server, dashboard));
     server.#scheduleStoreCheck();
@@ -296,6 +308,29 @@ export class PdServer implements PdCore, PdHttpCore {
     return this.#schedulers();
   }
 
+  #startScheduling(rng: Rng, options: { readonly intervalMs?: number; readonly config?: Partial<ScheduleConfig> }): void {
+    const warn = (what: string) => (e: unknown) =>
+      this.#logger.warn(what, { error: e instanceof Error ? e.message : String(e) });
+    const pool = new PeerIdPool((n) => this.ids.allocMany(n), { onError: warn('peer id refill failed') });
+    const coordinator = new Coordinator({
+      cluster: clusterViewOf(this.cluster),
+      clock: this.#clock,
+      rng: rng.fork('schedule'),
+      allocPeerId: () => pool.take(),
+      config: { maxStoreDownTimeMs: this.config.maxStoreDownTimeMs, ...options.config },
+      clusterId: this.clusterId,
+    });
+    this.coordinator = coordinator;
+    this.onRegionHeartbeat = (region) => coordinator.onRegionHeartbeat(region);
+    this.#operators = () => coordinator.listOperators();
+    this.#schedulers = () => coordinator.listSchedulers();
+    coordinator.start(
+      options.intervalMs ?? 100,
+      (d) => this.sendRegionHeartbeatResponse(d.storeId, d.response),
+      warn('scheduling tick failed'),
+    );
+  }
+
   #scheduleStoreCheck(): void {
     if (this.#closed) return;
     this.#storeCheckTimer = this.#clock.setTimer(this.#storeCheckIntervalMs, () => {
@@ -321,6 +356,7 @@ export class PdServer implements PdCore, PdHttpCore {
     if (this.#closed) return;
     this.#closed = true;
     this.#storeCheckTimer?.cancel();
+    this.coordinator?.stop();
     this.tso.close();
     this.#injector.destroy();
     this.#grpc.forceShutdown();

@@ -1,7 +1,6 @@
-// End-to-end wiring of the scheduler into a real PdServer over gRPC and HTTP on 127.0.0.1, the
-// way the integrator is meant to do it (see the Scheduling section of the README): the server's
-// heartbeat hook drives operators, the coordinator's ticks push new ones on the leader's stream,
-// and the HTTP API lists them.
+// End-to-end scheduling of a real PdServer over gRPC and HTTP on 127.0.0.1 with its built-in
+// coordinator (PdServerOptions.scheduling): heartbeats drive operators, the coordinator's ticks
+// push new ones on the leader's stream, and the HTTP API lists them.
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { eraftpb, metapb, pdpb } from '@tikv-ts/proto';
@@ -10,16 +9,12 @@ import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from '../pd-server';
 import { call } from '../testdata/grpc-call';
 import { TestKvEngine } from '../testdata/test-kv-engine';
-import { clusterViewOf } from './config';
-import { Coordinator } from './coordinator';
 import type { OperatorJson } from './operator';
-import { PeerIdPool } from './peer-id-pool';
 
 describe('scheduling wired into PdServer', () => {
   let pd: PdServer;
   let server: net.Server;
   let client: pdpb.PDClient;
-  let co: Coordinator | undefined;
   const clock = new ManualClock();
 
   beforeAll(async () => {
@@ -28,20 +23,9 @@ describe('scheduling wired into PdServer', () => {
       clock,
       rng: new SeededRng(1n),
       config: { name: 'pd-sched' },
-      onRegionHeartbeat: (region) => co?.onRegionHeartbeat(region),
-      operators: () => co?.listOperators() ?? [],
-      schedulers: () => co?.listSchedulers() ?? [],
+      scheduling: { intervalMs: 100 },
     });
-    const pool = new PeerIdPool((n) => pd.ids.allocMany(n));
-    await pool.refill();
-    co = new Coordinator({
-      cluster: clusterViewOf(pd.cluster),
-      clock,
-      rng: new SeededRng(2n),
-      allocPeerId: () => pool.take(),
-      config: { maxStoreDownTimeMs: pd.config.maxStoreDownTimeMs },
-      clusterId: pd.clusterId,
-    });
+    expect(pd.coordinator).toBeDefined();
     server = net.createServer((socket) => pd.handleConnection(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -54,7 +38,6 @@ describe('scheduling wired into PdServer', () => {
   });
 
   afterAll(async () => {
-    co?.stop();
     client.close();
     await pd.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -123,10 +106,11 @@ describe('scheduling wired into PdServer', () => {
     // Wait until PD has applied the heartbeat (term 1), which also registered the stream of store s1.
     while (pd.cluster.getRegionById(regionId).term !== 1n)
       await call(client, client.getMembers, pdpb.GetMembersRequest.fromPartial({ header }));
-    const sent: boolean[] = [];
-    co?.start(100, (d) => sent.push(pd.sendRegionHeartbeatResponse(d.storeId, d.response)));
-    clock.advance(100);
-    expect(sent).toEqual([true]);
+    // Tick until the coordinator has peer ids (its pool refills asynchronously) and pushes a step.
+    for (let i = 0; i < 100 && received.length === 0; i++) {
+      clock.advance(100);
+      await call(client, client.getMembers, pdpb.GetMembersRequest.fromPartial({ header }));
+    }
     const add = await next();
     expect(add.header?.clusterId).toBe(pd.clusterId);
     expect(add.regionId).toBe(regionId);
