@@ -4,13 +4,16 @@
 //   - sync write batches with 1, 16 and 64 concurrent writers vs the disk's raw fdatasync rate
 //     (node:fs write + fdatasync of a small record, one at a time, in the same directory);
 //   - point gets, multi-gets and scanned keys per second vs rocksdb-native used directly on an
-//     identical database (same column family options, same data, same chunk size).
+//     identical database (same column family options, same data, same chunk size);
+//   - per-request reads as storage does them (a snapshot, then one get, or a bounded iterator
+//     seek reading one entry, then close), 64 clients, vs the same through the bare binding.
 // Read figures alternate engine/bare rounds (swapping which goes first) and keep each side's
 // best, to damp machine noise; the fdatasync ceiling is measured again right before each sync row.
 //
 // Usage: node tools/bench-engine-rocks.mjs   (after `npx nx run @tikv-ts/engine-rocks:build`)
 // Scans use the engine's chunk size (256 entries per native read) on both sides.
-// Env: BENCH_DIR (default: os.tmpdir()), BENCH_KEYS (default 200000), BENCH_ROUNDS (default 5).
+// Env: BENCH_DIR (default: os.tmpdir()), BENCH_KEYS (default 200000), BENCH_ROUNDS (default 5),
+// BENCH_SNAP_OPS (operations per round of the snapshot rows, default 10000).
 import { createRequire } from 'node:module';
 import { mkdtempSync, openSync, writeSync, fdatasyncSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +22,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'packages/engine-rocks/package.json'));
-const { RocksEngine, resolveCfOptions, DEFAULT_ROCKS_OPTIONS } = require(join(root, 'packages/engine-rocks/dist/index.js'));
+// BENCH_ENGINE: another build of the package to measure (e.g. an older commit's sources, run with
+// `node --conditions=@tikv-ts/source -r packages/engine-rocks/src/testdata/ts-register.cjs`).
+const { RocksEngine, resolveCfOptions, DEFAULT_ROCKS_OPTIONS } = require(process.env.BENCH_ENGINE ?? join(root, 'packages/engine-rocks/dist/index.js'));
 const RocksDB = require('rocksdb-native');
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 200_000);
@@ -134,7 +139,9 @@ async function main() {
 
   const GETS = Math.min(KEYS, 50_000);
   const CONC = 64;
-  const best = { eg: 0, bg: 0, em: 0, bm: 0, es: 0, bs: 0, er: 0, br: 0, ei: 0, eir: 0, bsf: 0, bsr: 0 };
+  const best = { eg: 0, bg: 0, em: 0, bm: 0, es: 0, bs: 0, er: 0, br: 0, ei: 0, eir: 0, bsf: 0, bsr: 0, esg: 0, bsg: 0, esk: 0, bsk: 0 };
+  const SNAP_OPS = Number(process.env.BENCH_SNAP_OPS ?? Math.min(GETS, 10_000));
+  const UPPER = Buffer.alloc(16, 0xff);
   const chunk = DEFAULT_ROCKS_OPTIONS.iteratorChunk;
   const M = 100;
   const engineGets = async () => {
@@ -214,8 +221,55 @@ async function main() {
     if (reverse) best.eir = Math.max(best.eir, rate);
     else best.ei = Math.max(best.ei, rate);
   };
+  // Snapshot + one get (what a raw get or an MVCC point read does per request), 64 clients.
+  const engineSnapGet = async () => {
+    const t0 = now();
+    await pool(SNAP_OPS, CONC, async () => {
+      const s = engine.snapshot();
+      if ((await s.get(CF, key(rnd(KEYS)))) === undefined) throw new Error('miss');
+      s.close();
+    });
+    best.esg = Math.max(best.esg, SNAP_OPS / (now() - t0));
+  };
+  const bareSnapGet = async () => {
+    const t0 = now();
+    await pool(SNAP_OPS, CONC, async () => {
+      const s = bareCf.snapshot();
+      if ((await s.get(key(rnd(KEYS)))) === null) throw new Error('miss');
+      await s.close();
+    });
+    best.bsg = Math.max(best.bsg, SNAP_OPS / (now() - t0));
+  };
+  // Snapshot + bounded iterator + seek + read one entry + close, 64 clients.
+  const engineSnapSeek = async () => {
+    const t0 = now();
+    await pool(SNAP_OPS, CONC, async () => {
+      const s = engine.snapshot();
+      const it = s.iterator(CF, { lowerBound: key(0), upperBound: UPPER });
+      if (!(await it.seek(key(rnd(KEYS))))) throw new Error('miss');
+      it.key();
+      it.value();
+      it.close();
+      s.close();
+    });
+    best.esk = Math.max(best.esk, SNAP_OPS / (now() - t0));
+  };
+  // The cheapest way the binding offers: an iterator reading exactly one entry (limit 1).
+  const bareSnapSeek = async () => {
+    const t0 = now();
+    await pool(SNAP_OPS, CONC, async () => {
+      const s = bareCf.snapshot();
+      let got = 0;
+      for await (const e of s.iterator({ gte: key(rnd(KEYS)), lt: UPPER }, { capacity: 1, limit: 1 })) if (e.value !== null) got++;
+      if (got !== 1) throw new Error('miss');
+      await s.close();
+    });
+    best.bsk = Math.max(best.bsk, SNAP_OPS / (now() - t0));
+  };
   const pairs = [
     [engineGets, bareGets],
+    [engineSnapGet, bareSnapGet],
+    [engineSnapSeek, bareSnapSeek],
     [engineMulti, bareMulti],
     [engineScan(false), bareScan(false)],
     [engineScan(true), bareScan(true)],
@@ -234,6 +288,9 @@ async function main() {
     }
   }
   report(`point gets (${CONC} in flight)`, best.eg, 'gets/s', 'rocksdb-native db.get', best.bg);
+  report(`snapshot + get (${CONC} clients)`, best.esg, 'ops/s', 'native snapshot + get + close', best.bsg);
+  report(`snapshot + get (${CONC} clients)`, best.esg, 'ops/s', 'rocksdb-native db.get', best.bg);
+  report(`snapshot + seek + 1 entry (${CONC} clients)`, best.esk, 'ops/s', 'native snapshot + iterator(limit 1)', best.bsk);
   report('multiGet (100 keys per call)', best.em, 'gets/s', 'rocksdb-native read batch', best.bm);
   report(`scan() forward, all entries returned`, best.es, 'keys/s', 'native iterator into an array', best.bs);
   report(`scan() reverse, all entries returned`, best.er, 'keys/s', 'native iterator into an array', best.br);
