@@ -1,7 +1,7 @@
 // A real cluster for the client tests: one pd-server and one tikv-server process (built apps) on
 // free 127.0.0.1 ports with temporary data dirs, plus a raw kvproto client for setting up state
 // (region splits, a "dead client"'s prewrites).
-import { kvrpcpb } from '@tikv-ts/proto';
+import type { kvrpcpb } from '@tikv-ts/proto';
 import { type PdProc, type TikvProc, TikvClient, cleanupDirs, contextOf, regionFor, regionsOf, startPd, startTikv } from '../server/harness';
 
 export interface TestCluster {

@@ -74,9 +74,11 @@ export class Transaction {
   #prewriteStarted = false;
   #heartbeat: TimerHandle | undefined;
   #commitTs: bigint | undefined;
+  readonly #onFinish: ((t: Transaction) => void) | undefined;
 
   /** @internal made by {@link TransactionClient.begin} */
-  constructor(cluster: KvCluster, resolver: LockResolver, startTs: bigint, maxBackoffMs: number, options: TransactionOptions) {
+  constructor(cluster: KvCluster, resolver: LockResolver, startTs: bigint, maxBackoffMs: number, options: TransactionOptions, onFinish?: (t: Transaction) => void) {
+    this.#onFinish = onFinish;
     this.#cluster = cluster;
     this.#resolver = resolver;
     this.startTs = startTs;
@@ -348,7 +350,7 @@ export class Transaction {
     this.#state = 'committing';
     const mutations = this.#mutations();
     if (mutations.length === 0) {
-      this.#state = 'committed';
+      this.#finish('committed');
       this.#commitTs = this.startTs;
       return this.startTs;
     }
@@ -407,6 +409,7 @@ export class Transaction {
         this.#finish('rolledBack');
       } else {
         this.#stopHeartbeat();
+        this.#onFinish?.(this);
       }
       throw e;
     }
@@ -530,13 +533,19 @@ export class Transaction {
   #finish(state: 'committed' | 'rolledBack'): void {
     this.#state = state;
     this.#stopHeartbeat();
+    this.#onFinish?.(this);
+  }
+
+  /** @internal called by the client when it closes: no more heartbeats. */
+  abandon(): void {
+    if (this.#state === 'active' || this.#state === 'committing') this.#state = 'rolledBack';
+    this.#stopHeartbeat();
   }
 
   /** Discards the writes and releases every lock taken. */
   async rollback(): Promise<void> {
     this.#assertActive();
-    this.#state = 'rolledBack';
-    this.#stopHeartbeat();
+    this.#finish('rolledBack');
     await this.#rollbackKeys();
   }
 }
@@ -550,6 +559,7 @@ export class TransactionClient {
   readonly #resolver: LockResolver;
   readonly #maxBackoffMs: number;
   readonly #owned: { pd?: PdClient; transport?: TikvTransport };
+  readonly #active = new Set<Transaction>();
   #closed = false;
 
   /** Wraps an existing PD client (not closed by {@link close}). */
@@ -593,7 +603,9 @@ export class TransactionClient {
   /** Begins a transaction at a fresh start ts. */
   async begin(options: TransactionOptions = {}): Promise<Transaction> {
     const startTs = await this.currentTimestamp();
-    return new Transaction(this.#cluster, this.#resolver, startTs, this.#maxBackoffMs, options);
+    const t = new Transaction(this.#cluster, this.#resolver, startTs, this.#maxBackoffMs, options, (x) => this.#active.delete(x));
+    this.#active.add(t);
+    return t;
   }
 
   /** A read-only view at `ts` (e.g. from {@link currentTimestamp}). */
@@ -634,10 +646,15 @@ export class TransactionClient {
     return this.#cluster.pd.updateGcSafePoint(safePoint);
   }
 
-  /** Closes the connections this client opened (and its PD client when made by {@link connect}). */
+  /**
+   * Closes the connections this client opened (and its PD client when made by {@link connect}).
+   * Unfinished transactions stop their heartbeats (their locks expire and are resolved by others).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#active) t.abandon();
+    this.#active.clear();
     this.#owned.transport?.close();
     await this.#owned.pd?.close();
   }
