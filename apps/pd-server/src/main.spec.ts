@@ -41,7 +41,7 @@ function start(args: string[]): Proc {
 
 function getMembers(client: pdpb.PDClient): Promise<pdpb.GetMembersResponse> {
   return new Promise((resolve, reject) => {
-    client.getMembers(pdpb.GetMembersRequest.fromPartial({}), { deadline: Date.now() + 1000 }, (err, res) => (err !== null ? reject(err) : resolve(res)));
+    client.getMembers(pdpb.GetMembersRequest.fromPartial({}), new grpc.Metadata(), { deadline: Date.now() + 1000 }, (err, res) => (err !== null ? reject(err) : resolve(res)));
   });
 }
 
@@ -97,7 +97,7 @@ describe('pd-server process', () => {
           got.push(((r.timestamp?.physical ?? 0n) << 18n) + (r.timestamp?.logical ?? 0n));
           if (got.length === 200) firstBatch();
           // Keep requests flowing until the process dies.
-          if (!stream.destroyed) stream.write(pdpb.TsoRequest.fromPartial({ header: { clusterId }, count: 1 + (got.length % 7) }));
+          if (!stream.destroyed) stream.write(pdpb.TsoRequest.fromPartial({ header: { clusterId: clusterId ?? 0n }, count: 1 + (got.length % 7) }));
         });
         stream.on('error', () => undefined);
         for (let i = 0; i < 8; i++) stream.write(pdpb.TsoRequest.fromPartial({ header: { clusterId }, count: 3 }));
