@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { RocksEngine, rocksOptionsFromTikvConfig } from '@tikv-ts/engine-rocks';
 import { EngineIoError } from '@tikv-ts/engine-traits';
 import { PdUnavailableError, RpcPdClient } from '@tikv-ts/pd-client';
-import { TikvServer, tikvConfigSchema, type TikvConfig } from '@tikv-ts/server';
+import { TikvServer, checkServerAddresses, tikvConfigSchema, type TikvConfig } from '@tikv-ts/server';
 import { ConfigError, loadConfig, loggerOptionsFromConfig } from '@tikv-ts/util';
 import { createNodeRuntime } from '@tikv-ts/util/node';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock';
@@ -45,8 +45,9 @@ async function main(argv: readonly string[]): Promise<number> {
   let config: TikvConfig;
   try {
     config = resolveConfig(flags, (p) => readFileSync(p, 'utf8'));
+    checkServerAddresses(config);
   } catch (e: unknown) {
-    const what = e instanceof ConfigError ? e.message : `Cannot read config file ${flags.config ?? ''}: ${message(e)}`;
+    const what = e instanceof ConfigError || e instanceof TypeError ? e.message : `Cannot read config file ${flags.config ?? ''}: ${message(e)}`;
     process.stderr.write(`Invalid configuration: ${what}\n`);
     return 2;
   }

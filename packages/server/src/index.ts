@@ -19,4 +19,4 @@ export { tikvConfigSchema, type TikvConfig } from './config';
 export { PdWorker, storeSpace, regionApproximateStats, type PdWorkerOptions, type StoreSpace } from './pd-worker';
 export { StatusServer, type StatusServerOptions } from './status-server';
 export { MeteredEngine } from './metered-engine';
-export { TikvServer, ListenError, parseHostPort, type TikvServerOptions, type TikvServerRuntime } from './tikv-server';
+export { TikvServer, ListenError, parseHostPort, checkServerAddresses, type TikvServerOptions, type TikvServerRuntime } from './tikv-server';

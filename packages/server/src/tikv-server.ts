@@ -37,6 +37,30 @@ export function parseHostPort(addr: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
+/**
+ * Checks the listen and advertised addresses of `[server]`: each must be `host:port`, and an
+ * address listening on all interfaces needs an advertised one (PD and clients cannot reach
+ * 0.0.0.0).
+ * @throws TypeError naming the key
+ */
+export function checkServerAddresses(config: TikvConfig): void {
+  const srv = config.server;
+  for (const [name, addr, adv] of [
+    ['addr', srv.addr, srv.advertiseAddr],
+    ['status-addr', srv.statusAddr, srv.advertiseStatusAddr],
+  ] as const) {
+    if (addr === '') {
+      if (name === 'addr') throw new TypeError('server.addr must be set');
+      continue;
+    }
+    const { host } = parseHostPort(addr);
+    if (adv === '' && /^(0\.0\.0\.0|::|)$/.test(host)) {
+      throw new TypeError(`server.${name} ${addr} listens on all interfaces: set server.advertise-${name} to an address clients can reach`);
+    }
+    if (adv !== '') parseHostPort(adv);
+  }
+}
+
 /** The capabilities a {@link TikvServer} uses (a `NodeRuntime` fits). */
 export interface TikvServerRuntime {
   readonly clock: Clock;
@@ -125,6 +149,7 @@ export class TikvServer {
       'grpc.keepalive_permit_without_calls': 1,
     });
     const listen = parseHostPort(srv.addr);
+    checkServerAddresses(config);
     // Our own listener hands connections to grpc-js: it sets TCP_NODELAY on accepted sockets,
     // which grpc-js's own listener does not (small unary responses would wait for delayed ACKs).
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
