@@ -12,7 +12,8 @@
 // echo @64; synced raw put @64 >= 1.5x etcd put @64 with a lower p99.
 //
 // Usage: node tools/bench-server.mjs   (after building apps/pd-server and apps/tikv-server)
-// Env: BENCH_SECONDS per cell (default 2), BENCH_DIR (default os.tmpdir()).
+// Env: BENCH_SECONDS per cell (default 2), BENCH_ROUNDS for the target ratios (default 3),
+// BENCH_DIR (default os.tmpdir()).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -217,10 +218,10 @@ async function main() {
   await bare.flush();
   let lcg = 7;
   const rnd = (n) => ((lcg = (Math.imul(lcg, 1103515245) + 12345) >>> 0), lcg % n);
-  const rocks = await measure(64, async () => {
+  const rocksGet = async () => {
     if ((await bare.get(key(rnd(KEYS)))) === null) throw new Error('miss');
-  });
-  await bare.close();
+  };
+  const rocks = await measure(64, rocksGet);
   row('rocksdb-native get, 64 in flight', rocks);
 
   // ---- processes ----
@@ -315,6 +316,8 @@ async function main() {
 
   // ---- ceiling 3: single-member etcd, synced puts ----
   let etcd;
+  let eput;
+  let etcdClient;
   const etcdBin = await new Promise((r) => {
     const p = spawn('sh', ['-c', 'command -v etcd']);
     let out = '';
@@ -338,29 +341,66 @@ async function main() {
     await waitHttp(`http://127.0.0.1:${cp}/health`);
     const KV = grpc.makeGenericClientConstructor(etcdserverpb.KVService, 'KV');
     const kvc = new KV(`127.0.0.1:${cp}`, grpc.credentials.createInsecure());
-    const eput = unary(kvc, 'put');
+    eput = unary(kvc, 'put');
+    etcdClient = kvc;
     await measure(16, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from('warm'), value: Buffer.alloc(64, 1) })));
     etcd = {};
     for (const conc of [1, 16, 64]) {
       etcd[conc] = await measure(conc, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`etcd-${seq++}`), value: Buffer.alloc(64, 1) })));
       row(`etcd put (synced), ${conc} in flight`, etcd[conc]);
     }
-    kvc.close();
   } else {
     console.log('etcd not installed (apt-get install etcd-server): the etcd ceiling is skipped');
   }
 
-  console.log('\ntargets:');
-  const t1 = results['get-batch-64'].ops / rocks.ops;
-  console.log(`  BatchCommands raw get @64 / rocksdb-native get @64 = ${results['get-batch-64'].ops.toFixed(0)} / ${rocks.ops.toFixed(0)} = ${t1.toFixed(2)}x (target >= 0.5x) ${t1 >= 0.5 ? 'MET' : 'NOT MET'}`);
-  const t2 = results['get-unary-64'].ops / echo[64].ops;
-  console.log(`  unary raw get @64 / grpc-js echo @64 = ${results['get-unary-64'].ops.toFixed(0)} / ${echo[64].ops.toFixed(0)} = ${t2.toFixed(2)}x (target >= 0.8x) ${t2 >= 0.8 ? 'MET' : 'NOT MET'}`);
-  if (etcd !== undefined) {
-    for (const mode of ['unary', 'batch']) {
-      const p = results[`put-${mode}-64`];
-      const t3 = p.ops / etcd[64].ops;
+  // Target ratios: the two sides of each ratio measured in alternating rounds (which goes first
+  // alternates), best of ROUNDS each, to damp the noise of a shared machine.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  const bc = batchClient(client);
+  const sides = {
+    batchGet: () => measure(64, async () => {
+      const r = check(await bc.call({ $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: key(rnd(RAW_KEYS)) }) }), 'raw get');
+      if (r.notFound) throw new Error('raw get: not found');
+    }),
+    rocksGet: () => measure(64, rocksGet),
+    unaryGet: () => measure(64, async () => {
+      const r = check(await rawGet(kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: key(rnd(RAW_KEYS)) })), 'raw get');
+      if (r.notFound) throw new Error('raw get: not found');
+    }),
+    echo: () => measure(64, () => echoCall(getReqBytes)),
+    unaryPut: () => measure(64, async () => {
+      check(await rawPut(kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: Buffer.from(`put-${seq++}`), value: Buffer.alloc(64, 1) })), 'raw put');
+    }),
+    batchPut: () => measure(64, async () => {
+      check(await bc.call({ $case: 'RawPut', value: kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: Buffer.from(`put-${seq++}`), value: Buffer.alloc(64, 1) }) }), 'raw put');
+    }),
+    etcdPut: () => measure(64, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`etcd-${seq++}`), value: Buffer.alloc(64, 1) }))),
+  };
+  const best = {};
+  const pairs = [['batchGet', 'rocksGet'], ['unaryGet', 'echo'], ...(eput === undefined ? [] : [['unaryPut', 'etcdPut'], ['batchPut', 'etcdPut']])];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const pair of pairs) {
+      for (const name of round % 2 === 0 ? pair : [...pair].reverse()) {
+        const r = await sides[name]();
+        if (best[name] === undefined || r.ops > best[name].ops) best[name] = r;
+      }
+    }
+  }
+  bc.end();
+  await bare.close();
+  etcdClient?.close();
+  console.log(`\ntargets (64 in flight, best of ${ROUNDS} alternating rounds per side):`);
+  const fmt = (r) => `${r.ops.toFixed(0)} ops/s (p50 ${r.p50.toFixed(2)}, p99 ${r.p99.toFixed(2)} ms)`;
+  const t1 = best.batchGet.ops / best.rocksGet.ops;
+  console.log(`  BatchCommands raw get ${fmt(best.batchGet)} / rocksdb-native get ${fmt(best.rocksGet)} = ${t1.toFixed(2)}x (target >= 0.5x) ${t1 >= 0.5 ? 'MET' : 'NOT MET'}`);
+  const t2 = best.unaryGet.ops / best.echo.ops;
+  console.log(`  unary raw get ${fmt(best.unaryGet)} / grpc-js echo ${fmt(best.echo)} = ${t2.toFixed(2)}x (target >= 0.8x) ${t2 >= 0.8 ? 'MET' : 'NOT MET'}`);
+  if (eput !== undefined) {
+    for (const name of ['unaryPut', 'batchPut']) {
+      const p = best[name];
+      const t3 = p.ops / best.etcdPut.ops;
       console.log(
-        `  synced raw put @64 (${mode}) / etcd put @64 = ${p.ops.toFixed(0)} / ${etcd[64].ops.toFixed(0)} = ${t3.toFixed(2)}x (target >= 1.5x), p99 ${p.p99.toFixed(2)} vs ${etcd[64].p99.toFixed(2)} ms ${t3 >= 1.5 && p.p99 < etcd[64].p99 ? 'MET' : 'NOT MET'}`,
+        `  synced raw put (${name === 'unaryPut' ? 'unary' : 'BatchCommands'}) ${fmt(p)} / etcd put ${fmt(best.etcdPut)} = ${t3.toFixed(2)}x (target >= 1.5x, lower p99) ${t3 >= 1.5 && p.p99 < best.etcdPut.p99 ? 'MET' : 'NOT MET'}`,
       );
     }
   }
