@@ -62,7 +62,11 @@ export class LockResolver {
     if (status.kind === 'alive' && status.lock?.useAsyncCommit === true && expired) {
       status = await this.#recoverAsyncCommit(lock.primaryLock, status.lock, bo);
     }
-    if (status.kind !== 'alive') this.#resolved.set(lock.lockVersion, status);
+    if (status.kind !== 'alive') {
+      // Final statuses never change; keep a bounded number of them.
+      if (this.#resolved.size >= 4096) this.#resolved.clear();
+      this.#resolved.set(lock.lockVersion, status);
+    }
     return status;
   }
 
