@@ -1,7 +1,7 @@
 // TransactionClient against real pd-server + tikv-server processes: optimistic and pessimistic
 // transactions across regions, conflicts, lock resolution after a client died mid-commit,
 // async commit, 1PC, heartbeats, the GC helper, and a concurrent bank transfer.
-import { DeadlockError, KeyExistsError, TransactionClient, type Transaction, WriteConflictError } from '@tikv-ts/client';
+import { DeadlockError, GrpcTransport, KeyExistsError, type TikvTransport, TransactionClient, type Transaction, TxnAbortedError, UndeterminedError, WriteConflictError } from '@tikv-ts/client';
 import { kvrpcpb } from '@tikv-ts/proto';
 import { type TestCluster, cleanupDirs, dec, enc, startCluster } from './cluster';
 
@@ -183,6 +183,59 @@ describe('lock resolution after a client died mid-commit', () => {
     const snap = client.snapshot(await client.currentTimestamp());
     expect(dec(await snap.get(enc('ac-n')))).toBe('async-ac-n');
     expect(dec(await snap.get(enc('ac-a')))).toBe('async-ac-a');
+  });
+});
+
+describe('commit outcomes', () => {
+  /** A client whose kvCommit calls go through `hook` first. */
+  async function hookedClient(hook: () => Promise<void>, maxBackoffMs = 20000): Promise<TransactionClient> {
+    const inner = new GrpcTransport();
+    const transport: TikvTransport = {
+      close: () => inner.close(),
+      async call(addr, method, req, timeoutMs) {
+        if (method === 'kvCommit') await hook();
+        return inner.call(addr, method, req, timeoutMs);
+      },
+    };
+    return TransactionClient.connect([cluster.pdUrl], { transport, maxBackoffMs });
+  }
+
+  it('TxnAbortedError when another client rolled the transaction back before its commit', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reachedCommit!: () => void;
+    const atCommit = new Promise<void>((r) => (reachedCommit = r));
+    const slow = await hookedClient(async () => {
+      reachedCommit();
+      await gate;
+    });
+    try {
+      const t = await slow.begin({ lockTtlMs: 100n, heartbeatIntervalMs: 1e9 });
+      await t.put(enc('ab-k'), enc('late'));
+      const committing = t.commit().catch((e: unknown) => e);
+      await atCommit;
+      await sleep(300);
+      // Another reader finds the expired lock and rolls the transaction back.
+      expect(await client.snapshot(await client.currentTimestamp()).get(enc('ab-k'))).toBeUndefined();
+      release();
+      expect(await committing).toBeInstanceOf(TxnAbortedError);
+      expect(await client.snapshot(await client.currentTimestamp()).get(enc('ab-k'))).toBeUndefined();
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('UndeterminedError when the primary commit cannot be sent', async () => {
+    const broken = await hookedClient(async () => {
+      throw Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 });
+    }, 500);
+    try {
+      const t = await broken.begin();
+      await t.put(enc('und-k'), enc('v'));
+      await expect(t.commit()).rejects.toBeInstanceOf(UndeterminedError);
+    } finally {
+      await broken.close();
+    }
   });
 });
 
