@@ -335,6 +335,22 @@ describe('async commit and 1PC', () => {
   });
 });
 
+describe('1PC and async commit fall back to 2PC', () => {
+  it('tryOnePc over several regions and asyncCommit over 256 keys still commit', async () => {
+    const t = await client.begin({ tryOnePc: true });
+    await t.put(enc('fb-a'), enc('1'));
+    await t.put(enc('fb-z'), enc('2'));
+    const ts = await t.commit();
+    const m = await rpc<kvrpcpb.MvccGetByKeyResponse>('mvccGetByKey', enc('fb-z'), { key: enc('fb-z') });
+    expect(m.info?.writes.map((w) => w.commitTs)).toContain(ts);
+    const big = await client.begin({ asyncCommit: true });
+    for (let i = 0; i < 300; i++) await big.put(enc(`fb-big-${String(i).padStart(3, '0')}`), enc(String(i)));
+    await big.commit();
+    const got = await client.snapshot(await client.currentTimestamp()).scan(enc('fb-big-'), enc('fb-big.'));
+    expect(got).toHaveLength(300);
+  });
+});
+
 describe('concurrent bank transfer', () => {
   it('keeps the total exact under optimistic and pessimistic transfers', async () => {
     const accounts = Array.from({ length: 8 }, (_, i) => enc(`bank-${['a', 'c', 'e', 'n', 'p', 'r', 'u', 'x'][i]}`));
