@@ -74,8 +74,10 @@ interface LiveResource {
  * - `sync` writes: the binding cannot set RocksDB's `WriteOptions.sync`, so after the group's
  *   write completes the engine fdatasyncs the WAL files itself ({@link WalSyncer}), which is the
  *   same durability RocksDB's sync write gives.
- * - Snapshots are RocksDB snapshots; iterators read through their own snapshot session (an
- *   engine iterator takes a new snapshot), so repositioning never changes the view.
+ * - Snapshots are RocksDB snapshots, one shared by every `snapshot()`/`iterator()` call made while
+ *   no write happens (see {@link RocksEngine.takeNativeSnap} for why that is indistinguishable
+ *   from one snapshot per call); gets on one native snapshot in one microtask checkpoint become
+ *   one native read batch. Iterators hold their snapshot, so repositioning never changes the view.
  */
 export class RocksEngine implements KvEngine {
   readonly #path: string;
