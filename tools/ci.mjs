@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+// CI checks everything from scratch, never from a task cache left on the machine.
+if (process.env.CI) env.NX_SKIP_NX_CACHE = 'true';
 const steps = [
   ['node', ['tools/proto-check.mjs']],
   ['npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']],
