@@ -279,6 +279,10 @@ describe('status server and PD', () => {
     expect(config.raftstore['raft-entry-max-size']).toBe('64KiB');
     const status = await fetch(`${kv.statusUrl}/status`);
     expect(status.status).toBe(200);
+    // The node page links back to the PD dashboard through the PD endpoints in /status.
+    const endpoints = ((await status.json()) as { pd_endpoints: string[] }).pd_endpoints;
+    expect(endpoints).toHaveLength(1);
+    expect(endpoints[0]).toContain(`127.0.0.1:${pd.port}`);
     const lvl = await fetch(`${kv.statusUrl}/log-level`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ log_level: 'debug' }) });
     expect(lvl.status).toBe(200);
     const badLvl = await fetch(`${kv.statusUrl}/log-level`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ log_level: 'loud' }) });
@@ -290,6 +294,7 @@ describe('status server and PD', () => {
     expect(await (await fetch(`${kv.statusUrl}/engine_type`)).text()).toBe('raft-kv');
     const page = await (await fetch(`${kv.statusUrl}/dashboard/`)).text();
     expect(page).toMatch(/tikv-server node/);
+    expect(page).toMatch(/id="pd-dashboard"/);
   });
 
   it('registers the store with PD and heartbeats real stats', async () => {

@@ -234,6 +234,7 @@ export class TikvServer {
             region_count: node.regions.size,
             data_dir: config.storage.dataDir,
             scheduler_pending_write_bytes: storage.scheduler.pendingWriteBytes,
+            pd_endpoints: config.pd.endpoints,
           }),
         });
         try {

@@ -7,6 +7,14 @@ function cell(tr, text, tag) {
 }
 async function load() {
   const status = await (await fetch('/status')).json();
+  // Link back to the cluster dashboard served by the first PD endpoint.
+  const pd = Array.isArray(status.pd_endpoints) ? status.pd_endpoints[0] : undefined;
+  if (typeof pd === 'string' && pd !== '') {
+    const base = /^https?:\/\//.test(pd) ? pd : `http://${pd}`;
+    const link = document.getElementById('pd-dashboard');
+    link.href = `${base.replace(/\/+$/, '')}/dashboard/`;
+    link.textContent = link.href;
+  }
   const store = document.getElementById('store');
   store.replaceChildren();
   for (const [k, v] of Object.entries(status)) {
