@@ -1,4 +1,5 @@
 import { compareBytes } from '@tikv-ts/codec';
+import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { metapb, pdpb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
@@ -13,7 +14,7 @@ import {
   PdStoreTombstoneError,
 } from './errors';
 import { PdStorage } from './storage';
-import { TestKvEngine } from './testdata/test-kv-engine';
+import { reopenEngine } from './testdata/reopen-engine';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -27,7 +28,7 @@ function region(id: bigint, start: string, end: string, version: bigint, confVer
   });
 }
 
-async function openCluster(engine = new TestKvEngine(), clock = new ManualClock()): Promise<{ cluster: ClusterState; engine: TestKvEngine; clock: ManualClock }> {
+async function openCluster(engine = MemoryEngine.open(), clock = new ManualClock()): Promise<{ cluster: ClusterState; engine: MemoryEngine; clock: ManualClock }> {
   const storage = new PdStorage(engine);
   const id = await storage.loadClusterId();
   if (id === undefined) await storage.saveClusterId(42n);
@@ -101,7 +102,7 @@ describe('ClusterState', () => {
     await expect(cluster.handleRegionHeartbeat({ region: region(0n, '', '', 1n), leader: undefined })).rejects.toBeInstanceOf(PdInvalidValueError);
     await expect(cluster.handleRegionHeartbeat({ region: region(5n, 'z', 'a', 9n), leader: undefined })).rejects.toBeInstanceOf(PdInvalidValueError);
 
-    const { cluster: again } = await openCluster(engine.reopen());
+    const { cluster: again } = await openCluster(await reopenEngine(engine));
     expect(again.isBootstrapped).toBe(true);
     expect(again.allRegions().map((r) => [r.meta.id, r.meta.regionEpoch?.version, r.meta.regionEpoch?.confVer])).toEqual([
       [3n, 2n, 2n],
@@ -128,7 +129,7 @@ describe('ClusterState', () => {
     r = await cluster.updateServiceSafePoint('cdc', 0n, 0n); // removed
     expect(r.serviceId).toBe('');
     expect(await cluster.updateGcSafePoint(1000n)).toBe(1000n);
-    const { cluster: again } = await openCluster(engine.reopen(), clock);
+    const { cluster: again } = await openCluster(await reopenEngine(engine), clock);
     expect(again.gcSafePoint).toBe(1000n);
   });
 
@@ -220,7 +221,7 @@ async function runRandomSplits(seed: bigint): Promise<void> {
     expect(cluster.getRegionByKey(k).meta.id).toBe(want?.id);
   }
   // And a restart loads the same tree.
-  const { cluster: again } = await openCluster(engine.reopen());
+  const { cluster: again } = await openCluster(await reopenEngine(engine));
   expect(again.allRegions().map((r) => r.meta.id)).toEqual(expected.map((r) => r.id));
 }
 

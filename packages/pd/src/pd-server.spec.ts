@@ -1,11 +1,12 @@
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { etcdserverpb, health, keyspacepb, metapb, pdpb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from './pd-server';
 import { call, type UnaryMethod } from './testdata/grpc-call';
-import { TestKvEngine } from './testdata/test-kv-engine';
+import { reopenEngine } from './testdata/reopen-engine';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -35,7 +36,7 @@ export async function serve(pd: PdServer): Promise<Served> {
 
 
 describe('PdServer over gRPC and HTTP on one port', () => {
-  let engine: TestKvEngine;
+  let engine: MemoryEngine;
   let clock: ManualClock;
   let pd: PdServer;
   let served: Served;
@@ -46,7 +47,7 @@ describe('PdServer over gRPC and HTTP on one port', () => {
     call(client, method, req);
 
   beforeAll(async () => {
-    engine = new TestKvEngine();
+    engine = MemoryEngine.open();
     clock = new ManualClock();
     pd = await PdServer.start({ engine, clock, rng: new SeededRng(1n), config: { name: 'pd-test' } });
     served = await serve(pd);
@@ -348,7 +349,7 @@ describe('PdServer over gRPC and HTTP on one port', () => {
   });
 
   it('keeps everything after a restart on the same engine', async () => {
-    const restarted = await PdServer.start({ engine: engine.reopen(), clock, rng: new SeededRng(2n), config: { name: 'pd-test' } });
+    const restarted = await PdServer.start({ engine: await reopenEngine(engine), clock, rng: new SeededRng(2n), config: { name: 'pd-test' } });
     try {
       expect(restarted.clusterId).toBe(pd.clusterId);
       expect(restarted.cluster.isBootstrapped).toBe(true);

@@ -1,10 +1,37 @@
+import { MemoryEngine } from '@tikv-ts/engine-memory';
+import type { WriteOptions } from '@tikv-ts/engine-traits';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdStorage } from './storage';
-import { TestKvEngine } from './testdata/test-kv-engine';
+import { reopenEngine } from './testdata/reopen-engine';
 import { composeTso, TSO_MAX_LOGICAL, TsoAllocator } from './tso';
 import { PdInvalidValueError } from './errors';
 
-async function open(engine: TestKvEngine, clock: ManualClock, saveIntervalMs = 3000): Promise<TsoAllocator> {
+/**
+ * Counts the synced writes made through `engine` from now on (puts, deletes, range deletes and
+ * batch writes with `sync: true`), by spying on its methods.
+ */
+function watchSyncedWrites(engine: MemoryEngine): { count(): number } {
+  let n = 0;
+  const synced = (options?: WriteOptions): void => {
+    if (options?.sync === true) n++;
+  };
+  const put = engine.put.bind(engine);
+  jest.spyOn(engine, 'put').mockImplementation((cf, key, value, options) => (synced(options), put(cf, key, value, options)));
+  const del = engine.delete.bind(engine);
+  jest.spyOn(engine, 'delete').mockImplementation((cf, key, options) => (synced(options), del(cf, key, options)));
+  const delRange = engine.deleteRange.bind(engine);
+  jest.spyOn(engine, 'deleteRange').mockImplementation((cf, start, end, options) => (synced(options), delRange(cf, start, end, options)));
+  const writeBatch = engine.writeBatch.bind(engine);
+  jest.spyOn(engine, 'writeBatch').mockImplementation(() => {
+    const wb = writeBatch();
+    const write = wb.write.bind(wb);
+    jest.spyOn(wb, 'write').mockImplementation((options) => (synced(options), write(options)));
+    return wb;
+  });
+  return { count: () => n };
+}
+
+async function open(engine: MemoryEngine, clock: ManualClock, saveIntervalMs = 3000): Promise<TsoAllocator> {
   const storage = new PdStorage(engine);
   await storage.saveClusterId(7n);
   const tso = new TsoAllocator(clock, storage, { saveIntervalMs, updateIntervalMs: 50 });
@@ -15,7 +42,7 @@ async function open(engine: TestKvEngine, clock: ManualClock, saveIntervalMs = 3
 describe('TsoAllocator', () => {
   it('hands out strictly increasing timestamps that follow the wall clock', async () => {
     const clock = new ManualClock();
-    const tso = await open(new TestKvEngine(), clock);
+    const tso = await open(MemoryEngine.open(), clock);
     let last = 0n;
     for (let i = 0; i < 1000; i++) {
       const ts = composeTso(await tso.getTimestamp(1 + (i % 5)));
@@ -29,7 +56,7 @@ describe('TsoAllocator', () => {
 
   it('returns the largest of count timestamps (the caller owns logical-count+1..logical)', async () => {
     const clock = new ManualClock();
-    const tso = await open(new TestKvEngine(), clock);
+    const tso = await open(MemoryEngine.open(), clock);
     const a = await tso.getTimestamp(10);
     const b = await tso.getTimestamp(5);
     expect(b.physicalMs).toBe(a.physicalMs);
@@ -42,7 +69,7 @@ describe('TsoAllocator', () => {
 
   it('stays increasing when the wall clock stalls or goes back, moving the physical part itself', async () => {
     const clock = new ManualClock();
-    const tso = await open(new TestKvEngine(), clock);
+    const tso = await open(MemoryEngine.open(), clock);
     const start = clock.nowMs();
     let last = composeTso(await tso.getTimestamp());
     clock.setWallMs(start - 60_000); // back by a minute
@@ -65,7 +92,7 @@ describe('TsoAllocator', () => {
 
   it('is larger after a restart than anything handed out before, even when the clock went back', async () => {
     const clock = new ManualClock();
-    const engine = new TestKvEngine();
+    const engine = MemoryEngine.open();
     let last = 0n;
     let current = engine;
     for (let restart = 0; restart < 5; restart++) {
@@ -77,22 +104,23 @@ describe('TsoAllocator', () => {
         await clock.advanceAsync(37);
       }
       tso.close(); // a crash: nothing else is written
-      current = current.reopen();
+      current = await reopenEngine(current);
       clock.setWallMs(clock.nowMs() - 5000); // the new process's clock is behind
     }
   });
 
   it('costs few synced writes for many requests (one per window)', async () => {
     const clock = new ManualClock();
-    const engine = new TestKvEngine();
+    const engine = MemoryEngine.open();
     const tso = await open(engine, clock);
-    const before = engine.syncedWrites;
+    const synced = watchSyncedWrites(engine);
+    const before = synced.count();
     // 10 s of virtual time, 1000 requests per 100 ms (10k requests per second).
     for (let step = 0; step < 100; step++) {
       await Promise.all(Array.from({ length: 1000 }, () => tso.getTimestamp(1)));
       await clock.advanceAsync(100);
     }
-    const writes = engine.syncedWrites - before;
+    const writes = synced.count() - before;
     // 3 s windows renewed at half-life: about one write per 1.5 s of time.
     expect(writes).toBeGreaterThan(0);
     expect(writes).toBeLessThanOrEqual(10);
@@ -101,22 +129,24 @@ describe('TsoAllocator', () => {
 
   it('keeps increasing inside the persisted window when the wall clock jumps past it, with few writes', async () => {
     const clock = new ManualClock();
-    const engine = new TestKvEngine();
+    const engine = MemoryEngine.open();
     const tso = await open(engine, clock, 100);
-    const before = engine.syncedWrites;
+    const synced = watchSyncedWrites(engine);
+    const before = synced.count();
     clock.setWallMs(clock.nowMs() + 1_000_000);
     const results = await Promise.all(Array.from({ length: 500 }, () => tso.getTimestamp(1000)));
     const values = results.map(composeTso);
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as bigint);
-    expect(engine.syncedWrites - before).toBeLessThanOrEqual(5);
+    expect(synced.count() - before).toBeLessThanOrEqual(5);
     for (const r of results) expect(r.physicalMs).toBeLessThan(tso.windowEndMs);
     tso.close();
   });
 
   it('tryGetTimestamp answers from memory and returns undefined only when the window is used up', async () => {
     const clock = new ManualClock();
-    const engine = new TestKvEngine();
+    const engine = MemoryEngine.open();
     const tso = await open(engine, clock, 2); // a 2 ms window: two milliseconds of logical space
+    const synced = watchSyncedWrites(engine);
     const seen: bigint[] = [];
     let ts = tso.tryGetTimestamp(TSO_MAX_LOGICAL - 1);
     while (ts !== undefined) {
@@ -124,10 +154,10 @@ describe('TsoAllocator', () => {
       ts = tso.tryGetTimestamp(TSO_MAX_LOGICAL - 1);
     }
     expect(seen.length).toBe(2);
-    const writes = engine.syncedWrites;
+    const writes = synced.count();
     const after = composeTso(await tso.getTimestamp(TSO_MAX_LOGICAL - 1));
     expect(after).toBeGreaterThan(seen[1] as bigint);
-    expect(engine.syncedWrites).toBe(writes + 1);
+    expect(synced.count()).toBe(writes + 1);
     tso.close();
     expect(() => tso.tryGetTimestamp(1)).toThrow('PD server is closed');
   });

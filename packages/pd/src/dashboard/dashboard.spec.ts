@@ -6,7 +6,7 @@ import { metapb } from '@tikv-ts/proto';
 import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from '../pd-server';
-import { TestKvEngine } from '../testdata/test-kv-engine';
+import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { summarizeHistogram } from './prom-text';
 
 const TIKV_METRICS = `# HELP tikv_grpc_msg_duration_seconds Bucketed histogram of grpc server messages
@@ -78,7 +78,7 @@ describe('the dashboard on PD HTTP API', () => {
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>PD dashboard</title>');
     writeFileSync(join(dir, 'app.js'), 'console.log(1);');
     pd = await PdServer.start({
-      engine: new TestKvEngine(),
+      engine: MemoryEngine.open(),
       clock: new ManualClock(),
       rng: new SeededRng(7n),
       config: { name: 'pd-dash' },

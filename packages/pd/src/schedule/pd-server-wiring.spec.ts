@@ -8,7 +8,7 @@ import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { PdServer } from '../pd-server';
 import { call } from '../testdata/grpc-call';
-import { TestKvEngine } from '../testdata/test-kv-engine';
+import { MemoryEngine } from '@tikv-ts/engine-memory';
 import type { OperatorJson } from './operator';
 
 describe('scheduling wired into PdServer', () => {
@@ -19,7 +19,7 @@ describe('scheduling wired into PdServer', () => {
 
   beforeAll(async () => {
     pd = await PdServer.start({
-      engine: new TestKvEngine(),
+      engine: MemoryEngine.open(),
       clock,
       rng: new SeededRng(1n),
       config: { name: 'pd-sched' },

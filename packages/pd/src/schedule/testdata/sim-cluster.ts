@@ -8,7 +8,7 @@ import { SeededRng } from '@tikv-ts/util';
 import { ManualClock } from '@tikv-ts/util/testing';
 import { ClusterState } from '../../cluster';
 import { PdStorage } from '../../storage';
-import { TestKvEngine } from '../../testdata/test-kv-engine';
+import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { clusterViewOf, type ScheduleConfig } from '../config';
 import { Coordinator, type SchedulerName } from '../coordinator';
 import type { Operator } from '../operator';
@@ -89,7 +89,7 @@ export class SimCluster {
 
   async #init(): Promise<void> {
     const o = this.#opts;
-    const storage = new PdStorage(new TestKvEngine());
+    const storage = new PdStorage(MemoryEngine.open());
     await storage.saveClusterId(7n);
     this.cluster = await ClusterState.load(storage, this.clock, {
       maxReplicas: o.maxReplicas ?? 3,
