@@ -1,4 +1,4 @@
-import { compareBytes } from '@tikv-ts/codec';
+import { compareBytes, toHex } from '@tikv-ts/codec';
 import type { metapb } from '@tikv-ts/proto';
 import { TikvError } from '@tikv-ts/util';
 import type { PdCallOptions, PdClient } from './pd-client';
@@ -92,7 +92,7 @@ export class RegionCache {
     if (hit !== undefined) return hit;
     this.#loads++;
     const info = await this.#pd.getRegion(key, options);
-    if (info === undefined) throw new RegionNotLoadedError(`PD knows no region for key ${hex(key)}`);
+    if (info === undefined) throw new RegionNotLoadedError(`PD knows no region for key ${key.length === 0 ? '(empty)' : toHex(key)}`);
     return this.insert(info.region, info.leader);
   }
 
@@ -116,7 +116,7 @@ export class RegionCache {
       const inside = await this.#pd.getRegion(key, options);
       if (inside === undefined || !containsEndKey(inside.region, key)) {
         if (info !== undefined) this.insert(info.region, info.leader);
-        throw new RegionNotLoadedError(`PD knows no region ending at or after key ${hex(key)}`);
+        throw new RegionNotLoadedError(`PD knows no region ending at or after key ${key.length === 0 ? '(empty)' : toHex(key)}`);
       }
       return this.insert(inside.region, inside.leader);
     }
@@ -278,10 +278,4 @@ export class RegionCache {
     if (i >= 0) this.#sorted.splice(i, 1);
     if (this.#byId.get(entry.region.id) === entry) this.#byId.delete(entry.region.id);
   }
-}
-
-function hex(key: Uint8Array): string {
-  let s = '';
-  for (const b of key) s += b.toString(16).padStart(2, '0');
-  return s === '' ? '(empty)' : s;
 }
