@@ -1,5 +1,6 @@
+import { CodecError } from '@tikv-ts/codec';
+import { type RaftEntry, RaftEngineCorruptionError } from '@tikv-ts/engine-traits';
 import { eraftpb } from '@tikv-ts/proto';
-import type { RaftEntry } from '@tikv-ts/engine-traits';
 import { type PendingOp, decodePayload, encodeFileHeader, encodeRecord, RECORD_HEADER_BYTES } from './format';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -38,6 +39,42 @@ describe('on-disk format (golden bytes)', () => {
     const decoded = decodePayload(bytes.subarray(RECORD_HEADER_BYTES));
     expect(decoded.map((o) => (o.kind === 'append' ? { ...o, items: o.items.map((i) => ({ ...i, entry: undefined })) } : o))).toEqual(
       ops.map((o) => (o.kind === 'append' ? { ...o, items: o.items.map((i) => ({ ...i, entry: undefined })) } : o)),
+    );
+  });
+});
+
+describe('payload decoding errors', () => {
+  const payload = (): Uint8Array => encodeRecord(goldenOps(), 0).bytes.subarray(RECORD_HEADER_BYTES);
+
+  it('every truncation raises a CodecError (never a garbage op list)', () => {
+    const full = payload();
+    // Cuts that end exactly on an op boundary decode to fewer ops; every other cut must throw.
+    const boundaries = new Set<number>([0]);
+    let end = 0;
+    for (const op of goldenOps()) {
+      end += encodeRecord([op], 0).bytes.length - RECORD_HEADER_BYTES;
+      boundaries.add(end);
+    }
+    for (let cut = 0; cut < full.length; cut++) {
+      const part = full.subarray(0, cut);
+      if (boundaries.has(cut)) {
+        expect(() => decodePayload(part)).not.toThrow();
+      } else {
+        expect(() => decodePayload(part)).toThrow(CodecError);
+      }
+    }
+  });
+
+  it('rejects an unknown op tag, an over-long varint and a length beyond 2^53', () => {
+    expect(() => decodePayload(Uint8Array.of(9, 1))).toThrow(RaftEngineCorruptionError);
+    const tooLong = new Uint8Array(11).fill(0xff);
+    expect(() => decodePayload(tooLong)).toThrow(expect.objectContaining({ code: 'KV:Codec:VarintOverflow' }) as Error);
+    // append, region 1, first index 1, count = 2^53 (not a safe integer)
+    const hugeCount = Uint8Array.of(1, 1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10);
+    expect(() => decodePayload(hugeCount)).toThrow(expect.objectContaining({ code: 'KV:Codec:VarintOverflow' }) as Error);
+    // append with an entry length past the end of the payload
+    expect(() => decodePayload(Uint8Array.of(1, 1, 1, 1, 1, 5, 0))).toThrow(
+      expect.objectContaining({ code: 'KV:Codec:Truncated' }) as Error,
     );
   });
 });

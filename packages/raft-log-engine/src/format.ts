@@ -7,11 +7,23 @@
  *   payload       = op*   (one write batch, any number of regions)
  *   op            = tag varint | fields (varints, see encodeOps)
  *
+ * Varints are unsigned LEB128 (protobuf / Go `binary.Uvarint`), written and read with
+ * `@tikv-ts/codec`; fixed-width integers are u32 little-endian. A golden-bytes test pins the layout.
+ *
  * Entries are stored as their protobuf encoding (eraftpb.Entry), so the stored length is the
  * entry's size for `maxSizeBytes` and a read-back decodes to exactly what was written.
  */
-import type { RaftEntry, RaftLocalState } from '@tikv-ts/engine-traits';
-import { ByteReader, ByteWriter, DecodeError, getU32, putU32 } from './codec';
+import { type RaftEntry, type RaftLocalState, RaftEngineCorruptionError } from '@tikv-ts/engine-traits';
+import {
+  ByteReader,
+  ByteWriter,
+  CodecError,
+  U32_SIZE,
+  decodeU32Le,
+  encodeU32Le,
+  encodeU32LeTo,
+  encodeUvarintTo,
+} from '@tikv-ts/codec';
 import { crc32c } from './crc32c';
 
 export const FILE_MAGIC = new TextEncoder().encode('TKTSRLOG');
@@ -36,18 +48,18 @@ export function parseSegmentFileName(name: string): number | undefined {
 }
 
 export function encodeFileHeader(): Uint8Array {
-  const buf = new Uint8Array(FILE_HEADER_BYTES);
-  buf.set(FILE_MAGIC, 0);
-  putU32(buf, 8, FILE_VERSION);
-  putU32(buf, 12, crc32c(buf.subarray(0, 12)));
-  return buf;
+  const w = new ByteWriter(FILE_HEADER_BYTES);
+  w.append(FILE_MAGIC);
+  encodeU32LeTo(w, FILE_VERSION);
+  encodeU32LeTo(w, crc32c(w.view()));
+  return w.toBytes();
 }
 
 /** True when `buf` starts with a valid file header of a version this code reads. */
 export function isValidFileHeader(buf: Uint8Array): boolean {
   if (buf.length < FILE_HEADER_BYTES) return false;
   for (let i = 0; i < FILE_MAGIC.length; i++) if (buf[i] !== FILE_MAGIC[i]) return false;
-  return getU32(buf, 8) === FILE_VERSION && getU32(buf, 12) === crc32c(buf.subarray(0, 12));
+  return decodeU32Le(buf, 8) === FILE_VERSION && decodeU32Le(buf, 12) === crc32c(buf.subarray(0, 12));
 }
 
 export const OP_APPEND = 1;
@@ -85,48 +97,49 @@ export type PendingOp =
 /** Encodes a whole record (header + payload) and the ops with their payload offsets. */
 export function encodeRecord(ops: readonly PendingOp[], sizeHint: number): { bytes: Uint8Array; ops: LogOp[] } {
   const w = new ByteWriter(RECORD_HEADER_BYTES + sizeHint + 64);
-  w.bytes(new Uint8Array(RECORD_HEADER_BYTES));
+  // The header is filled in once the payload (and so its length and crc) is known.
+  const headerAt = w.advance(RECORD_HEADER_BYTES);
   const out: LogOp[] = [];
   for (const op of ops) {
     switch (op.kind) {
       case 'append': {
-        w.varint(OP_APPEND);
-        w.varbig(op.regionId);
-        w.varbig(op.firstIndex);
-        w.varint(op.entries.length);
+        encodeUvarintTo(w, OP_APPEND);
+        encodeUvarintTo(w, op.regionId);
+        encodeUvarintTo(w, op.firstIndex);
+        encodeUvarintTo(w, op.entries.length);
         const items: AppendItem[] = [];
         for (let i = 0; i < op.entries.length; i++) {
           const entry = op.entries[i] as RaftEntry;
           const bytes = op.encoded[i] as Uint8Array;
-          w.varbig(entry.term);
-          w.varint(bytes.length);
+          encodeUvarintTo(w, entry.term);
+          encodeUvarintTo(w, bytes.length);
           items.push({ term: entry.term, offset: w.length - RECORD_HEADER_BYTES, length: bytes.length, entry });
-          w.bytes(bytes);
+          w.append(bytes);
         }
         out.push({ kind: 'append', regionId: op.regionId, firstIndex: op.firstIndex, items });
         break;
       }
       case 'cut':
-        w.varint(OP_CUT);
-        w.varbig(op.regionId);
-        w.varbig(op.fromIndex);
+        encodeUvarintTo(w, OP_CUT);
+        encodeUvarintTo(w, op.regionId);
+        encodeUvarintTo(w, op.fromIndex);
         out.push(op);
         break;
       case 'compact':
-        w.varint(OP_COMPACT);
-        w.varbig(op.regionId);
-        w.varbig(op.index);
+        encodeUvarintTo(w, OP_COMPACT);
+        encodeUvarintTo(w, op.regionId);
+        encodeUvarintTo(w, op.index);
         out.push(op);
         break;
       case 'putState':
-        w.varint(OP_PUT_STATE);
-        w.varbig(op.regionId);
+        encodeUvarintTo(w, OP_PUT_STATE);
+        encodeUvarintTo(w, op.regionId);
         encodeState(w, op.state);
         out.push({ kind: 'putState', regionId: op.regionId, state: cloneState(op.state) });
         break;
       case 'removeState':
-        w.varint(OP_REMOVE_STATE);
-        w.varbig(op.regionId);
+        encodeUvarintTo(w, OP_REMOVE_STATE);
+        encodeUvarintTo(w, op.regionId);
         out.push(op);
         break;
       default: {
@@ -135,11 +148,13 @@ export function encodeRecord(ops: readonly PendingOp[], sizeHint: number): { byt
       }
     }
   }
-  const bytes = w.finish();
+  // A view of the writer's memory; the writer is dropped here, so nothing else aliases it.
+  const bytes = w.view();
   const payloadLength = bytes.length - RECORD_HEADER_BYTES;
-  putU32(bytes, 0, RECORD_MAGIC);
-  putU32(bytes, 4, payloadLength);
-  putU32(bytes, 8, crc32c(bytes.subarray(RECORD_HEADER_BYTES), crc32c(bytes.subarray(0, 8))));
+  bytes.set(encodeU32Le(RECORD_MAGIC), headerAt);
+  bytes.set(encodeU32Le(payloadLength), headerAt + U32_SIZE);
+  const crc = crc32c(bytes.subarray(RECORD_HEADER_BYTES), crc32c(bytes.subarray(headerAt, headerAt + 2 * U32_SIZE)));
+  bytes.set(encodeU32Le(crc), headerAt + 2 * U32_SIZE);
   return { bytes, ops: out };
 }
 
@@ -151,8 +166,8 @@ export type RecordCheck =
 /** Validates a record header; `available` is how many bytes the file holds from the header on. */
 export function checkRecordHeader(buf: Uint8Array, available: number): RecordCheck {
   if (available < RECORD_HEADER_BYTES) return { ok: false, reason: `only ${available} bytes left for a record header` };
-  if (getU32(buf, 0) !== RECORD_MAGIC) return { ok: false, reason: 'bad record magic' };
-  const payloadLength = getU32(buf, 4);
+  if (decodeU32Le(buf, 0) !== RECORD_MAGIC) return { ok: false, reason: 'bad record magic' };
+  const payloadLength = decodeU32Le(buf, 4);
   if (payloadLength > available - RECORD_HEADER_BYTES) {
     return { ok: false, reason: `record length ${payloadLength} runs past the end of the file` };
   }
@@ -162,47 +177,68 @@ export function checkRecordHeader(buf: Uint8Array, available: number): RecordChe
 /** True when the crc of a record (header at `buf[0..12)`, payload after it) matches. */
 export function checkRecordCrc(record: Uint8Array): boolean {
   const payload = record.subarray(RECORD_HEADER_BYTES);
-  return getU32(record, 8) === crc32c(payload, crc32c(record.subarray(0, 8)));
+  return decodeU32Le(record, 8) === crc32c(payload, crc32c(record.subarray(0, 8)));
 }
 
-/** Decodes the ops of a payload. @throws DecodeError on malformed input */
+/**
+ * Reads a uvarint that must be a safe integer (a tag, count, length or flags).
+ *
+ * @throws CodecError `KV:Codec:Truncated`, or `KV:Codec:VarintOverflow` when above 2^53 - 1
+ */
+function readSmall(r: ByteReader, input: Uint8Array): number {
+  const at = r.offset;
+  const v = r.readUvarint();
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new CodecError('KV:Codec:VarintOverflow', `Varint ${v} is not a safe integer`, { input, offset: at });
+  }
+  return Number(v);
+}
+
+/**
+ * Decodes the ops of a payload.
+ *
+ * @throws CodecError on malformed bytes (`KV:Codec:Truncated`, `KV:Codec:VarintOverflow`),
+ *   RaftEngineCorruptionError (without a path) on an unknown op tag; recovery wraps either in a
+ *   RaftEngineCorruptionError naming the file and offset
+ */
 export function decodePayload(payload: Uint8Array): LogOp[] {
   const r = new ByteReader(payload);
   const ops: LogOp[] = [];
-  while (!r.isAtEnd) {
-    const tag = r.varint();
+  while (!r.isEof()) {
+    const tagAt = r.offset;
+    const tag = readSmall(r, payload);
     switch (tag) {
       case OP_APPEND: {
-        const regionId = r.varbig();
-        const firstIndex = r.varbig();
-        const count = r.varint();
+        const regionId = r.readUvarint();
+        const firstIndex = r.readUvarint();
+        const count = readSmall(r, payload);
         const items: AppendItem[] = [];
         for (let i = 0; i < count; i++) {
-          const term = r.varbig();
-          const length = r.varint();
-          const offset = r.position;
-          r.bytes(length);
+          const term = r.readUvarint();
+          const length = readSmall(r, payload);
+          const offset = r.offset;
+          r.readRaw(length);
           items.push({ term, offset, length, entry: undefined });
         }
         ops.push({ kind: 'append', regionId, firstIndex, items });
         break;
       }
       case OP_CUT:
-        ops.push({ kind: 'cut', regionId: r.varbig(), fromIndex: r.varbig() });
+        ops.push({ kind: 'cut', regionId: r.readUvarint(), fromIndex: r.readUvarint() });
         break;
       case OP_COMPACT:
-        ops.push({ kind: 'compact', regionId: r.varbig(), index: r.varbig() });
+        ops.push({ kind: 'compact', regionId: r.readUvarint(), index: r.readUvarint() });
         break;
       case OP_PUT_STATE: {
-        const regionId = r.varbig();
-        ops.push({ kind: 'putState', regionId, state: decodeState(r) });
+        const regionId = r.readUvarint();
+        ops.push({ kind: 'putState', regionId, state: decodeState(r, payload) });
         break;
       }
       case OP_REMOVE_STATE:
-        ops.push({ kind: 'removeState', regionId: r.varbig() });
+        ops.push({ kind: 'removeState', regionId: r.readUvarint() });
         break;
       default:
-        throw new DecodeError(`Unknown op tag ${tag}`);
+        throw new RaftEngineCorruptionError(`Unknown op tag ${tag} at payload offset ${tagAt}`);
     }
   }
   return ops;
@@ -210,19 +246,19 @@ export function decodePayload(payload: Uint8Array): LogOp[] {
 
 function encodeState(w: ByteWriter, state: RaftLocalState): void {
   const hs = state.hardState;
-  w.varint(hs === undefined ? 0 : 1);
+  encodeUvarintTo(w, hs === undefined ? 0 : 1);
   if (hs !== undefined) {
-    w.varbig(hs.term);
-    w.varbig(hs.vote);
-    w.varbig(hs.commit);
+    encodeUvarintTo(w, hs.term);
+    encodeUvarintTo(w, hs.vote);
+    encodeUvarintTo(w, hs.commit);
   }
-  w.varbig(state.lastIndex);
+  encodeUvarintTo(w, state.lastIndex);
 }
 
-function decodeState(r: ByteReader): RaftLocalState {
-  const flags = r.varint();
-  const hardState = flags & 1 ? { term: r.varbig(), vote: r.varbig(), commit: r.varbig() } : undefined;
-  return { hardState, lastIndex: r.varbig() };
+function decodeState(r: ByteReader, payload: Uint8Array): RaftLocalState {
+  const flags = readSmall(r, payload);
+  const hardState = flags & 1 ? { term: r.readUvarint(), vote: r.readUvarint(), commit: r.readUvarint() } : undefined;
+  return { hardState, lastIndex: r.readUvarint() };
 }
 
 /** A deep copy, so the engine never shares a state object with its caller. */
@@ -237,4 +273,3 @@ export function cloneState(state: RaftLocalState): RaftLocalState {
 /** Approximate encoded size of a state op, for `persistSizeBytes`. */
 export const STATE_OP_BYTES = 40;
 
-export { DecodeError };
