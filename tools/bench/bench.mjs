@@ -57,7 +57,8 @@ function parseDuration(s) {
 
 function positiveInt(name, s) {
   const n = Number(s);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, got "${s}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`--${name}: expected a positive integer, got "${s}"`);
   return n;
 }
 
@@ -81,9 +82,11 @@ function parseOptions(argv) {
     },
   });
   if (values.help) return { help: true };
-  const workloads = values.workload === 'all' ? ALL : values.workload.split(',').map((w) => w.trim());
+  const workloads =
+    values.workload === 'all' ? ALL : values.workload.split(',').map((w) => w.trim());
   for (const w of workloads)
-    if (!ALL.includes(w)) throw new Error(`--workload: unknown "${w}" (one of ${ALL.join(', ')}, all)`);
+    if (!ALL.includes(w))
+      throw new Error(`--workload: unknown "${w}" (one of ${ALL.join(', ')}, all)`);
   if (values.duration !== undefined && values.count !== undefined)
     throw new Error('--duration and --count are exclusive');
   const opts = {
@@ -147,7 +150,8 @@ const enc = new TextEncoder();
 function keyOf(prefix, i) {
   const digits = String(i);
   const pad = opts.keySize - prefix.length;
-  if (pad < digits.length) throw new Error(`--key-size ${opts.keySize} is too small for ${opts.records} records`);
+  if (pad < digits.length)
+    throw new Error(`--key-size ${opts.keySize} is too small for ${opts.records} records`);
   return enc.encode(prefix + digits.padStart(pad, '0'));
 }
 const RAW_PREFIX = 'r';
@@ -201,7 +205,8 @@ function etcdKv(endpoint) {
     );
   return {
     name: 'etcd',
-    get: async (k) => (await call('range', etcdserverpb.RangeRequest.fromPartial({ key: k }))).kvs[0]?.value,
+    get: async (k) =>
+      (await call('range', etcdserverpb.RangeRequest.fromPartial({ key: k }))).kvs[0]?.value,
     put: (k, v) => call('put', etcdserverpb.PutRequest.fromPartial({ key: k, value: v })),
     loadBatch: async (pairs) => {
       for (const p of pairs) await call('put', etcdserverpb.PutRequest.fromPartial(p));
@@ -234,7 +239,9 @@ function progress(label, total, unit) {
         shown = true;
       } else if (now - lastLine >= 2000) {
         lastLine = now;
-        process.stderr.write(`${label}: ${Math.round(frac * 100)}% (${unit === 'ms' ? `${elapsed.toFixed(1)} s` : `${done} ops`}), ${ops} ops, ${rate} ops/s\n`);
+        process.stderr.write(
+          `${label}: ${Math.round(frac * 100)}% (${unit === 'ms' ? `${elapsed.toFixed(1)} s` : `${done} ops`}), ${ops} ops, ${rate} ops/s\n`,
+        );
       }
     },
     done() {
@@ -275,7 +282,10 @@ async function runClosedLoop(label, op) {
           name = await op(w);
         } catch (e) {
           const kind = `${e?.opName ?? 'op'}${e instanceof WriteConflictError ? ' write-conflict' : ''}`;
-          const entry = errors.get(kind) ?? { count: 0, first: String(e?.cause?.message ?? e?.message ?? e) };
+          const entry = errors.get(kind) ?? {
+            count: 0,
+            first: String(e?.cause?.message ?? e?.message ?? e),
+          };
           entry.count++;
           errors.set(kind, entry);
           continue;
@@ -294,7 +304,8 @@ async function runClosedLoop(label, op) {
   const all = new Histogram();
   for (const h of hists.values()) all.merge(h);
   const perOp = {};
-  for (const [name, h] of [...hists].sort()) perOp[name] = { opsPerSec: round(h.count / seconds), ...h.summary() };
+  for (const [name, h] of [...hists].sort())
+    perOp[name] = { opsPerSec: round(h.count / seconds), ...h.summary() };
   return {
     seconds: round(seconds, 3),
     ops,
@@ -357,18 +368,21 @@ async function load(target) {
     chunks.push(rawKeys.slice(i, i + batch).map((key) => ({ key, value })));
   let next = 0;
   let done = 0;
-  const bar = progress(`load ${target.name}`, chunks.length, 'ops');
+  const bar = progress(`load ${target.name}`, opts.records, 'ops');
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(opts.concurrency, chunks.length) }, async () => {
       while (next < chunks.length && !interrupted) {
         await target.loadBatch(chunks[next++]);
-        bar.tick(++done, done * batch);
+        done++;
+        bar.tick(Math.min(opts.records, done * batch), Math.min(opts.records, done * batch));
       }
     }),
   );
   bar.done();
-  note(`loaded ${opts.records} records into ${target.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  note(
+    `loaded ${opts.records} records into ${target.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 async function runAll(target, workloads) {
@@ -387,12 +401,17 @@ async function runAll(target, workloads) {
 function printResult(system, w, r) {
   const fmt = (s) =>
     `p50 ${s.p50Ms.toFixed(2)}  p95 ${s.p95Ms.toFixed(2)}  p99 ${s.p99Ms.toFixed(2)}  max ${s.maxMs.toFixed(2)} ms`;
-  out(`${system.padEnd(4)} ${w.padEnd(6)} ${String(r.opsPerSec).padStart(9)} ops/s  (${r.ops} ops in ${r.seconds} s)  ${fmt(r.latency)}`);
+  out(
+    `${system.padEnd(4)} ${w.padEnd(6)} ${String(r.opsPerSec).padStart(9)} ops/s  (${r.ops} ops in ${r.seconds} s)  ${fmt(r.latency)}`,
+  );
   const names = Object.keys(r.perOp);
   if (names.length > 1)
     for (const n of names)
-      out(`            ${n.padEnd(7)} ${String(r.perOp[n].opsPerSec).padStart(9)} ops/s  ${fmt(r.perOp[n])}`);
-  for (const [n, e] of Object.entries(r.errors)) out(`            ${n} errors: ${e.count} (first: ${e.first})`);
+      out(
+        `            ${n.padEnd(7)} ${String(r.perOp[n].opsPerSec).padStart(9)} ops/s  ${fmt(r.perOp[n])}`,
+      );
+  for (const [n, e] of Object.entries(r.errors))
+    out(`            ${n} errors: ${e.count} (first: ${e.first})`);
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -411,6 +430,14 @@ function onSignal(name) {
 }
 process.on('SIGINT', () => onSignal('SIGINT'));
 process.on('SIGTERM', () => onSignal('SIGTERM'));
+// Whatever ends the process (an uncaught error, a closed stdout pipe), the servers it started die with it.
+process.on('exit', () => {
+  for (const k of kills) k();
+});
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', () => {
+    interrupted = true;
+  });
 
 let exitCode = 0;
 try {
@@ -426,9 +453,8 @@ try {
   let pdUrl = opts.pd;
   if (pdUrl === undefined) {
     note('starting a local cluster (pd-server + tikv-server) on free 127.0.0.1 ports...');
-    const c = await startCluster(note);
+    const c = await startCluster(note, (k) => kills.push(k));
     cleanups.push(c.stop);
-    kills.push(c.kill);
     pdUrl = c.pdUrl;
   }
   config.pd = pdUrl;
@@ -444,17 +470,23 @@ try {
   if (opts.compareEtcd && !interrupted) {
     const rawWorkloads = opts.workloads.filter((w) => RAW.has(w));
     note('starting a single-member etcd on free 127.0.0.1 ports...');
-    const etcd = await startEtcd(note, async (endpoint) => {
-      const probe = etcdKv(endpoint);
-      try {
-        await Promise.race([probe.get(enc.encode('probe')), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
-        return true;
-      } finally {
-        await probe.close();
-      }
-    });
+    const etcd = await startEtcd(
+      note,
+      async (endpoint) => {
+        const probe = etcdKv(endpoint);
+        try {
+          await Promise.race([
+            probe.get(enc.encode('probe')),
+            new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000)),
+          ]);
+          return true;
+        } finally {
+          await probe.close();
+        }
+      },
+      (k) => kills.push(k),
+    );
     cleanups.push(etcd.stop);
-    kills.push(etcd.kill);
     const e = etcdKv(etcd.endpoint);
     cleanups.push(e.close);
     if (rawWorkloads.some((w) => w !== 'rawput') && !interrupted) await load(e);
@@ -465,7 +497,10 @@ try {
       const a = report.tikv[w];
       const b = report.etcd[w];
       if (a === undefined || b === undefined || b.opsPerSec === 0) continue;
-      const ratio = { opsPerSec: round(a.opsPerSec / b.opsPerSec, 2), p99: b.latency.p99Ms > 0 ? round(a.latency.p99Ms / b.latency.p99Ms, 2) : null };
+      const ratio = {
+        opsPerSec: round(a.opsPerSec / b.opsPerSec, 2),
+        p99: b.latency.p99Ms > 0 ? round(a.latency.p99Ms / b.latency.p99Ms, 2) : null,
+      };
       report.ratios[w] = ratio;
       out(`  ${w.padEnd(6)} throughput x${ratio.opsPerSec}  p99 x${ratio.p99}`);
     }

@@ -20,8 +20,11 @@ async function freePorts(n) {
   return [...ports];
 }
 
-/** Starts pd-server + tikv-server; resolves `{ pdUrl, stop() }` once the store is Up in PD. */
-export async function startCluster(log) {
+/**
+ * Starts pd-server + tikv-server; resolves `{ pdUrl, stop(), kill() }` once the store is Up in PD.
+ * `registerKill(kill)` is called at once with a synchronous SIGKILL-and-remove, for exit handlers.
+ */
+export async function startCluster(log, registerKill) {
   for (const main of [PD_MAIN, TIKV_MAIN])
     if (!existsSync(main))
       throw new Error(
@@ -45,6 +48,7 @@ export async function startCluster(log) {
     for (const s of servers) s.kill();
     rmSync(dir, { recursive: true, force: true });
   };
+  registerKill(kill);
   try {
     const pdLog = join(logs, 'pd.log');
     const pd = new ServerProcess(
@@ -65,11 +69,16 @@ export async function startCluster(log) {
       'tikv-server',
       TIKV_MAIN,
       [
-        '--addr', kvAddr,
-        '--status-addr', `${HOST}:${statusPort}`,
-        '--pd', pdUrl,
-        '--data-dir', join(dir, 'tikv'),
-        '--log-file', kvLog,
+        '--addr',
+        kvAddr,
+        '--status-addr',
+        `${HOST}:${statusPort}`,
+        '--pd',
+        pdUrl,
+        '--data-dir',
+        join(dir, 'tikv'),
+        '--log-file',
+        kvLog,
       ],
       join(logs, 'tikv.out'),
     );
@@ -97,7 +106,7 @@ export function haveEtcd() {
 }
 
 /** Starts a single-member etcd; resolves `{ endpoint: 'host:port', stop(), kill() }`. */
-export async function startEtcd(log, ready) {
+export async function startEtcd(log, ready, registerKill) {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-bench-'));
   const [clientPort, peerPort] = await freePorts(2);
   const clientUrl = `http://${HOST}:${clientPort}`;
@@ -105,14 +114,22 @@ export async function startEtcd(log, ready) {
   const child = spawn(
     'etcd',
     [
-      '--name', 'bench',
-      '--data-dir', join(dir, 'data'),
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `bench=${peerUrl}`,
-      '--log-level', 'warn',
+      '--name',
+      'bench',
+      '--data-dir',
+      join(dir, 'data'),
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `bench=${peerUrl}`,
+      '--log-level',
+      'warn',
     ],
     { stdio: 'ignore', detached: true },
   );
@@ -137,10 +154,17 @@ export async function startEtcd(log, ready) {
     if (exitInfo === undefined) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
+  registerKill(kill);
   const endpoint = `${HOST}:${clientPort}`;
   try {
-    await waitUntil(() => ready(endpoint), `etcd at ${clientUrl}`, 30000, () =>
-      exitInfo === undefined ? undefined : `etcd exited during start-up (${JSON.stringify(exitInfo)})`,
+    await waitUntil(
+      () => ready(endpoint),
+      `etcd at ${clientUrl}`,
+      30000,
+      () =>
+        exitInfo === undefined
+          ? undefined
+          : `etcd exited during start-up (${JSON.stringify(exitInfo)})`,
     );
   } catch (e) {
     await stop();
