@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Key } from '@tikv-ts/codec';
 import { kvrpcpb, tikvpb, type errorpb, type metapb } from '@tikv-ts/proto';
-import { extractKeyError, mutationFromProto, type RawStore, type Storage } from '@tikv-ts/storage';
+import { extractKeyError, mutationFromProto, type RawStore, type ScanEntry, type Storage } from '@tikv-ts/storage';
 import type { Clock, Logger } from '@tikv-ts/util';
 import { InvalidArgumentError, toRegionError } from './errors';
 import type { FlowStats } from './flow-stats';
@@ -46,6 +46,17 @@ function errorMessage(e: unknown): string {
 /** The one place storage's KeyError mapping is used (STYLE.md §5). */
 function keyErrorOf(e: unknown): kvrpcpb.KeyError {
   return extractKeyError(e);
+}
+
+/** Storage's read entries as kvrpcpb pairs (a lock becomes the pair's KeyError), with their byte count. */
+function toKvPairs(entries: readonly ScanEntry[]): { pairs: kvrpcpb.KvPair[]; bytes: number } {
+  let bytes = 0;
+  const pairs = entries.map((p) => {
+    if (p.error !== undefined) return kvrpcpb.KvPair.fromPartial({ key: p.key, error: keyErrorOf(p.error) });
+    bytes += p.key.length + p.value.length;
+    return kvrpcpb.KvPair.fromPartial({ key: p.key, value: p.value });
+  });
+  return { pairs, bytes };
 }
 
 function nonEmpty(key: Uint8Array, what: string): Uint8Array {
@@ -292,30 +303,18 @@ export class KvService {
       }),
       BatchGet: this.#cmd('kv_batch_get', kvrpcpb.BatchGetResponse, 'error-key', async (r: kvrpcpb.BatchGetRequest, ctx) => {
         const { region } = this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        const pairs = await storage.batchGet(ctx, r.keys, r.version);
-        let bytes = 0;
-        const out = pairs.map((p) => {
-          if (p.error !== undefined) return { key: p.key, error: keyErrorOf(p.error) };
-          bytes += p.key.length + p.value.length;
-          return { key: p.key, value: p.value };
-        });
-        flow.read(region.id, out.length, bytes);
-        return kvrpcpb.BatchGetResponse.fromPartial({ pairs: out });
+        const { pairs, bytes } = toKvPairs(await storage.batchGet(ctx, r.keys, r.version));
+        flow.read(region.id, pairs.length, bytes);
+        return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
       }),
       Scan: this.#cmd('kv_scan', kvrpcpb.ScanResponse, 'error-key', async (r: kvrpcpb.ScanRequest, ctx) => {
         const { region, clampedBound } = this.#check(ctx, { mode: 'txn', range: { start: r.startKey, end: r.endKey, reverse: r.reverse } });
         const params = r.reverse
           ? { startKey: clampedBound, endKey: r.startKey, reverse: true }
           : { startKey: r.startKey, endKey: clampedBound, reverse: false };
-        const pairs = await storage.scan(ctx, { ...params, limit: r.limit, ts: r.version, keyOnly: r.keyOnly });
-        let bytes = 0;
-        const out = pairs.map((p) => {
-          if (p.error !== undefined) return { key: p.key, error: keyErrorOf(p.error) };
-          bytes += p.key.length + p.value.length;
-          return { key: p.key, value: p.value };
-        });
-        flow.read(region.id, out.length, bytes);
-        return kvrpcpb.ScanResponse.fromPartial({ pairs: out });
+        const { pairs, bytes } = toKvPairs(await storage.scan(ctx, { ...params, limit: r.limit, ts: r.version, keyOnly: r.keyOnly }));
+        flow.read(region.id, pairs.length, bytes);
+        return kvrpcpb.ScanResponse.fromPartial({ pairs });
       }),
       Prewrite: this.#cmd('kv_prewrite', kvrpcpb.PrewriteResponse, 'errors-key', async (r: kvrpcpb.PrewriteRequest, ctx) => {
         let bytes = 0;
