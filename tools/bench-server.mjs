@@ -21,6 +21,9 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './cluster/ports.mjs';
+
+const HOST = '127.0.0.1';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'packages/server/package.json'));
@@ -65,13 +68,6 @@ const procs = [];
 function cleanup() {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
   rmSync(base, { recursive: true, force: true });
-}
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 function start(cmd, args, readyRe, name) {
   const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -192,10 +188,10 @@ function check(r, what) {
 }
 
 async function main() {
-  const pdPort = await freePort();
-  const kvPort = await freePort();
-  const statusPort = await freePort();
-  const echoPort = await freePort();
+  const pdPort = await freePort(HOST);
+  const kvPort = await freePort(HOST);
+  const statusPort = await freePort(HOST);
+  const echoPort = await freePort(HOST);
   console.log(`bench-server: ${SECONDS}s per cell, dir ${base}`);
 
   // ---- ceiling 1: rocksdb-native's own concurrent get (before the servers start) ----
@@ -325,8 +321,8 @@ async function main() {
     p.on('exit', () => r(out.trim()));
   });
   if (etcdBin !== '') {
-    const cp = await freePort();
-    const pp = await freePort();
+    const cp = await freePort(HOST);
+    const pp = await freePort(HOST);
     start(
       etcdBin,
       [
