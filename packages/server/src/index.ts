@@ -20,3 +20,4 @@ export { PdWorker, storeSpace, regionApproximateStats, type PdWorkerOptions, typ
 export { StatusServer, type StatusServerOptions } from './status-server';
 export { MeteredEngine } from './metered-engine';
 export { TikvServer, ListenError, parseHostPort, checkServerAddresses, type TikvServerOptions, type TikvServerRuntime } from './tikv-server';
+export { DebugService, DebugNotFoundError, DebugInvalidArgumentError, DebugUnavailableError, debugErrorStatus, type DebugServiceOptions, type MvccEntry } from './debug-service';

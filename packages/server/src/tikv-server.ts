@@ -2,10 +2,11 @@ import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KvEngine } from '@tikv-ts/engine-traits';
 import type { PdClient } from '@tikv-ts/pd-client';
-import { kvrpcpb, tikvpb } from '@tikv-ts/proto';
+import { debugpb, kvrpcpb, tikvpb } from '@tikv-ts/proto';
 import { LocalEngine, RawStore, Storage } from '@tikv-ts/storage';
-import { TikvError, describeConfig, type Clock, type MetricsRegistry, type RootLogger } from '@tikv-ts/util';
+import { TikvError, describeConfig, type Clock, type Failpoints, type MetricsRegistry, type RootLogger } from '@tikv-ts/util';
 import { tikvConfigSchema, type TikvConfig } from './config';
+import { DebugService } from './debug-service';
 import { FlowStats } from './flow-stats';
 import { KvService } from './kv-service';
 import { MeteredEngine } from './metered-engine';
@@ -66,6 +67,8 @@ export interface TikvServerRuntime {
   readonly clock: Clock;
   readonly logger: RootLogger;
   readonly metrics: MetricsRegistry;
+  /** Failpoints the `debugpb.Debug` service sets and lists (absent: those RPCs answer UNAVAILABLE). */
+  readonly failpoints?: Failpoints;
 }
 
 /** Options of {@link TikvServer.start}. */
@@ -245,6 +248,8 @@ export class TikvServer {
         }
       }
       server.addService(tikvpb.TikvService, service.implementation());
+      const debug = new DebugService({ kv, metrics: runtime.metrics, logger, ...(runtime.failpoints === undefined ? {} : { failpoints: runtime.failpoints }) });
+      server.addService(debugpb.DebugService, debug.implementation());
       worker.start();
       logger.info('TiKV is ready to serve', { addr: address, 'status-addr': statusAddress, 'store-id': node.storeId.toString() });
       return new TikvServer({ grpc: server, listener, service, status, worker, node, storage, logger, config, address, statusAddress });
