@@ -118,7 +118,7 @@ function parseCf(text: string | undefined, fallback: CfName, allowed: readonly C
 }
 
 function parseCfs(text: string | undefined): CfName[] {
-  if (text === undefined) return [...DATA_CFS];
+  if (text === undefined) return ['default', 'write', 'lock'];
   return text.split(',').map((c) => parseCf(c.trim(), 'default', DATA_CFS));
 }
 
