@@ -12,7 +12,9 @@ export class UsageError extends Error {
 }
 
 /** Which store a command addresses. */
-export type Target = { readonly kind: 'remote'; readonly host: string } | { readonly kind: 'local'; readonly dataDir: string };
+export type Target =
+  | { readonly kind: 'remote'; readonly host: string }
+  | { readonly kind: 'local'; readonly dataDir: string };
 
 /** The parts of a key's MVCC records `mvcc`/`scan` print. */
 export type ShowCf = 'default' | 'write' | 'lock';
@@ -29,15 +31,60 @@ export type Command =
   | { readonly kind: 'cluster'; readonly target: Target }
   | { readonly kind: 'region'; readonly target: Target; readonly regionId: bigint }
   | { readonly kind: 'regions'; readonly target: Target }
-  | { readonly kind: 'size'; readonly target: Target; readonly regionId: bigint; readonly cfs: readonly CfName[] }
-  | { readonly kind: 'mvcc'; readonly target: Target; readonly key: Uint8Array; readonly showCf: readonly ShowCf[] }
-  | { readonly kind: 'scan'; readonly target: Target; readonly from: Uint8Array; readonly to: Uint8Array; readonly limit: bigint; readonly showCf: readonly ShowCf[] }
-  | { readonly kind: 'raw-scan'; readonly target: Target; readonly from: Uint8Array; readonly to: Uint8Array; readonly limit: number; readonly cf: CfName }
-  | { readonly kind: 'print'; readonly target: Target; readonly db: 'kv' | 'raft'; readonly cf: CfName; readonly key: Uint8Array }
-  | { readonly kind: 'compact'; readonly target: Target; readonly db: 'kv' | 'raft'; readonly cf: CfName; readonly from: Uint8Array; readonly to: Uint8Array }
+  | {
+      readonly kind: 'size';
+      readonly target: Target;
+      readonly regionId: bigint;
+      readonly cfs: readonly CfName[];
+    }
+  | {
+      readonly kind: 'mvcc';
+      readonly target: Target;
+      readonly key: Uint8Array;
+      readonly showCf: readonly ShowCf[];
+    }
+  | {
+      readonly kind: 'scan';
+      readonly target: Target;
+      readonly from: Uint8Array;
+      readonly to: Uint8Array;
+      readonly limit: bigint;
+      readonly showCf: readonly ShowCf[];
+    }
+  | {
+      readonly kind: 'raw-scan';
+      readonly target: Target;
+      readonly from: Uint8Array;
+      readonly to: Uint8Array;
+      readonly limit: number;
+      readonly cf: CfName;
+    }
+  | {
+      readonly kind: 'print';
+      readonly target: Target;
+      readonly db: 'kv' | 'raft';
+      readonly cf: CfName;
+      readonly key: Uint8Array;
+    }
+  | {
+      readonly kind: 'compact';
+      readonly target: Target;
+      readonly db: 'kv' | 'raft';
+      readonly cf: CfName;
+      readonly from: Uint8Array;
+      readonly to: Uint8Array;
+    }
   | { readonly kind: 'metrics'; readonly target: Target; readonly all: boolean }
-  | { readonly kind: 'failpoint-inject'; readonly target: Target; readonly points: readonly { readonly name: string; readonly actions: string }[] }
-  | { readonly kind: 'failpoint-recover'; readonly target: Target; readonly names: readonly string[] }
+  | {
+      readonly kind: 'failpoint-inject';
+      readonly target: Target;
+      readonly points: readonly { readonly name: string; readonly actions: string }[];
+    }
+  | {
+      readonly kind: 'failpoint-recover';
+      readonly target: Target;
+      readonly names: readonly string[];
+    }
   | { readonly kind: 'failpoint-list'; readonly target: Target };
 
 /** Usage text printed by `--help`. */
@@ -101,19 +148,30 @@ const OPTIONS = {
   all: { type: 'boolean' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
+>['values'];
 
 function parseId(text: string | undefined, what: string): bigint {
   if (text === undefined) throw new UsageError(`${what} needs -r/--region <id>`);
-  if (!/^\d+$/.test(text)) throw new UsageError(`Invalid region id ${JSON.stringify(text)}: expected a positive integer`);
+  if (!/^\d+$/.test(text))
+    throw new UsageError(`Invalid region id ${JSON.stringify(text)}: expected a positive integer`);
   const id = BigInt(text);
-  if (id === 0n || id >= 1n << 64n) throw new UsageError(`Invalid region id ${text}: expected 1..2^64-1`);
+  if (id === 0n || id >= 1n << 64n)
+    throw new UsageError(`Invalid region id ${text}: expected 1..2^64-1`);
   return id;
 }
 
-function parseCf(text: string | undefined, fallback: CfName, allowed: readonly CfName[] = ALL_CFS): CfName {
+function parseCf(
+  text: string | undefined,
+  fallback: CfName,
+  allowed: readonly CfName[] = ALL_CFS,
+): CfName {
   const cf = text ?? fallback;
-  if (!isCfName(cf) || !allowed.includes(cf)) throw new UsageError(`Unknown column family ${JSON.stringify(cf)}: expected one of ${allowed.join(', ')}`);
+  if (!isCfName(cf) || !allowed.includes(cf))
+    throw new UsageError(
+      `Unknown column family ${JSON.stringify(cf)}: expected one of ${allowed.join(', ')}`,
+    );
   return cf;
 }
 
@@ -126,20 +184,27 @@ function parseShowCf(text: string | undefined): ShowCf[] {
   if (text === undefined) return ['default', 'write', 'lock'];
   return text.split(',').map((c) => {
     const cf = c.trim();
-    if (cf !== 'default' && cf !== 'write' && cf !== 'lock') throw new UsageError(`Unknown --show-cf ${JSON.stringify(cf)}: expected default, write or lock`);
+    if (cf !== 'default' && cf !== 'write' && cf !== 'lock')
+      throw new UsageError(
+        `Unknown --show-cf ${JSON.stringify(cf)}: expected default, write or lock`,
+      );
     return cf;
   });
 }
 
 function parseLimit(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new UsageError(`Invalid --limit ${JSON.stringify(text)}: expected a non-negative integer`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new UsageError(
+      `Invalid --limit ${JSON.stringify(text)}: expected a non-negative integer`,
+    );
   return Number(text);
 }
 
 function parseDb(text: string | undefined): 'kv' | 'raft' {
   const db = (text ?? 'kv').toLowerCase();
-  if (db !== 'kv' && db !== 'raft') throw new UsageError(`Unknown --db ${JSON.stringify(text)}: expected kv or raft`);
+  if (db !== 'kv' && db !== 'raft')
+    throw new UsageError(`Unknown --db ${JSON.stringify(text)}: expected kv or raft`);
   return db;
 }
 
@@ -155,10 +220,13 @@ function key(v: Values, name: 'key' | 'from' | 'to', required: boolean): Uint8Ar
 function target(v: Values, command: string): Target {
   const host = v.host;
   const dataDir = v['data-dir'];
-  if (host !== undefined && dataDir !== undefined) throw new UsageError('Give either --host or --data-dir, not both');
+  if (host !== undefined && dataDir !== undefined)
+    throw new UsageError('Give either --host or --data-dir, not both');
   if (host !== undefined) return { kind: 'remote', host };
   if (dataDir !== undefined) return { kind: 'local', dataDir };
-  throw new UsageError(`${command} needs --host <addr> (a running tikv-server) or --data-dir <dir> (a stopped one)`);
+  throw new UsageError(
+    `${command} needs --host <addr> (a running tikv-server) or --data-dir <dir> (a stopped one)`,
+  );
 }
 
 function failpoint(v: Values, args: readonly string[]): Command {
@@ -166,11 +234,17 @@ function failpoint(v: Values, args: readonly string[]): Command {
   const t = target(v, 'failpoint');
   switch (op) {
     case 'inject': {
-      if (rest.length === 2 && !(rest[0] as string).includes('=')) return { kind: 'failpoint-inject', target: t, points: [{ name: rest[0] as string, actions: rest[1] as string }] };
+      if (rest.length === 2 && !(rest[0] as string).includes('='))
+        return {
+          kind: 'failpoint-inject',
+          target: t,
+          points: [{ name: rest[0] as string, actions: rest[1] as string }],
+        };
       if (rest.length === 0) throw new UsageError('failpoint inject needs <name>=<actions>');
       const points = rest.map((p) => {
         const eq = p.indexOf('=');
-        if (eq <= 0 || eq === p.length - 1) throw new UsageError(`Invalid failpoint ${JSON.stringify(p)}: expected <name>=<actions>`);
+        if (eq <= 0 || eq === p.length - 1)
+          throw new UsageError(`Invalid failpoint ${JSON.stringify(p)}: expected <name>=<actions>`);
         return { name: p.slice(0, eq), actions: p.slice(eq + 1) };
       });
       return { kind: 'failpoint-inject', target: t, points };
@@ -183,7 +257,9 @@ function failpoint(v: Values, args: readonly string[]): Command {
     case undefined:
       throw new UsageError('failpoint needs a subcommand: inject, recover or list');
     default:
-      throw new UsageError(`Unknown failpoint subcommand ${JSON.stringify(op ?? '')}: expected inject, recover or list`);
+      throw new UsageError(
+        `Unknown failpoint subcommand ${JSON.stringify(op ?? '')}: expected inject, recover or list`,
+      );
   }
 }
 
@@ -202,18 +278,25 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   const { values: v, positionals } = parsed;
   if (v.help === true) return { kind: 'help' };
-  const conversions = (['to-hex', 'to-escaped', 'encode', 'decode'] as const).filter((k) => v[k] !== undefined);
+  const conversions = (['to-hex', 'to-escaped', 'encode', 'decode'] as const).filter(
+    (k) => v[k] !== undefined,
+  );
   if (conversions.length > 1) throw new UsageError(`Give one of --${conversions.join(', --')}`);
   const conv = conversions[0];
   if (conv !== undefined) {
     const text = v[conv] as string;
-    if (conv === 'to-escaped') return { kind: 'to-escaped', bytes: parseKey(text.startsWith('0x') ? text : `0x${text}`, true) };
+    if (conv === 'to-escaped')
+      return {
+        kind: 'to-escaped',
+        bytes: parseKey(text.startsWith('0x') ? text : `0x${text}`, true),
+      };
     return { kind: conv, bytes: parseKey(text, v.hex === true) };
   }
   const [cmd, ...args] = positionals;
   if (cmd === undefined) throw new UsageError('Missing command (try --help)');
   const noArgs = (): void => {
-    if (args.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(args[0])} to ${cmd}`);
+    if (args.length > 0)
+      throw new UsageError(`Unexpected argument ${JSON.stringify(args[0])} to ${cmd}`);
   };
   switch (cmd) {
     case 'store':
@@ -221,11 +304,17 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'store', target: target(v, cmd) };
     case 'cluster':
       noArgs();
-      if (v.pd !== undefined && v.host === undefined && v['data-dir'] === undefined) return { kind: 'pd-cluster', pd: v.pd };
+      if (v.pd !== undefined && v.host === undefined && v['data-dir'] === undefined)
+        return { kind: 'pd-cluster', pd: v.pd };
       return { kind: 'cluster', target: target(v, cmd) };
     case 'raft':
-      if (args[0] !== 'region' || args.length > 1) throw new UsageError('Expected "raft region -r <id>"');
-      return { kind: 'region', target: target(v, 'raft region'), regionId: parseId(v.region, 'raft region') };
+      if (args[0] !== 'region' || args.length > 1)
+        throw new UsageError('Expected "raft region -r <id>"');
+      return {
+        kind: 'region',
+        target: target(v, 'raft region'),
+        regionId: parseId(v.region, 'raft region'),
+      };
     case 'region':
       noArgs();
       return { kind: 'region', target: target(v, cmd), regionId: parseId(v.region, cmd) };
@@ -235,29 +324,67 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'regions', target: target(v, cmd) };
     case 'size':
       noArgs();
-      return { kind: 'size', target: target(v, cmd), regionId: parseId(v.region, cmd), cfs: parseCfs(v.cf) };
+      return {
+        kind: 'size',
+        target: target(v, cmd),
+        regionId: parseId(v.region, cmd),
+        cfs: parseCfs(v.cf),
+      };
     case 'mvcc':
       noArgs();
-      return { kind: 'mvcc', target: target(v, cmd), key: key(v, 'key', true), showCf: parseShowCf(v['show-cf']) };
+      return {
+        kind: 'mvcc',
+        target: target(v, cmd),
+        key: key(v, 'key', true),
+        showCf: parseShowCf(v['show-cf']),
+      };
     case 'scan': {
       noArgs();
       const to = key(v, 'to', false);
       const limit = parseLimit(v.limit, 0);
-      if (to.length === 0 && limit === 0) throw new UsageError('scan needs --to <key> or --limit <n>');
-      return { kind: 'scan', target: target(v, cmd), from: key(v, 'from', true), to, limit: BigInt(limit), showCf: parseShowCf(v['show-cf']) };
+      if (to.length === 0 && limit === 0)
+        throw new UsageError('scan needs --to <key> or --limit <n>');
+      return {
+        kind: 'scan',
+        target: target(v, cmd),
+        from: key(v, 'from', true),
+        to,
+        limit: BigInt(limit),
+        showCf: parseShowCf(v['show-cf']),
+      };
     }
     case 'raw-scan':
       noArgs();
-      return { kind: 'raw-scan', target: target(v, cmd), from: key(v, 'from', false), to: key(v, 'to', false), limit: parseLimit(v.limit, 30), cf: parseCf(v.cf, 'default') };
+      return {
+        kind: 'raw-scan',
+        target: target(v, cmd),
+        from: key(v, 'from', false),
+        to: key(v, 'to', false),
+        limit: parseLimit(v.limit, 30),
+        cf: parseCf(v.cf, 'default'),
+      };
     case 'print': {
       noArgs();
       const db = parseDb(v.db);
-      return { kind: 'print', target: target(v, cmd), db, cf: db === 'raft' ? 'raft' : parseCf(v.cf, 'default'), key: key(v, 'key', true) };
+      return {
+        kind: 'print',
+        target: target(v, cmd),
+        db,
+        cf: db === 'raft' ? 'raft' : parseCf(v.cf, 'default'),
+        key: key(v, 'key', true),
+      };
     }
     case 'compact': {
       noArgs();
       const db = parseDb(v.db);
-      return { kind: 'compact', target: target(v, cmd), db, cf: db === 'raft' ? 'raft' : parseCf(v.cf, 'default'), from: key(v, 'from', false), to: key(v, 'to', false) };
+      return {
+        kind: 'compact',
+        target: target(v, cmd),
+        db,
+        cf: db === 'raft' ? 'raft' : parseCf(v.cf, 'default'),
+        from: key(v, 'from', false),
+        to: key(v, 'to', false),
+      };
     }
     case 'metrics':
       noArgs();

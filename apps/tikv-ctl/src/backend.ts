@@ -30,7 +30,9 @@ export interface DebugBackend {
   getMetrics(req: debugpb.GetMetricsRequest): Promise<debugpb.GetMetricsResponse>;
   getStoreInfo(req: debugpb.GetStoreInfoRequest): Promise<debugpb.GetStoreInfoResponse>;
   getClusterInfo(req: debugpb.GetClusterInfoRequest): Promise<debugpb.GetClusterInfoResponse>;
-  getAllRegionsInStore(req: debugpb.GetAllRegionsInStoreRequest): Promise<debugpb.GetAllRegionsInStoreResponse>;
+  getAllRegionsInStore(
+    req: debugpb.GetAllRegionsInStoreRequest,
+  ): Promise<debugpb.GetAllRegionsInStoreResponse>;
   /** Raw engine entries of a CF in `[from, to)` (local mode only, as in TiKV). */
   rawScan(cf: CfName, from: Uint8Array, to: Uint8Array, limit: number): Promise<KvEntry[]>;
   close(): Promise<void>;
@@ -42,10 +44,14 @@ const COMPACT_DEADLINE_MS = 600_000;
 
 function describeGrpcError(e: unknown, host: string): CtlError {
   const err = e as Partial<grpc.ServiceError>;
-  if (err.code === grpc.status.UNAVAILABLE && /connect|ECONNREFUSED|No connection|resolve/i.test(err.details ?? '')) {
+  if (
+    err.code === grpc.status.UNAVAILABLE &&
+    /connect|ECONNREFUSED|No connection|resolve/i.test(err.details ?? '')
+  ) {
     return new CtlError(`Cannot reach tikv-server at ${host}: ${err.details ?? ''}`, { cause: e });
   }
-  if (err.code === grpc.status.DEADLINE_EXCEEDED) return new CtlError(`tikv-server at ${host} did not answer in time`, { cause: e });
+  if (err.code === grpc.status.DEADLINE_EXCEEDED)
+    return new CtlError(`tikv-server at ${host} did not answer in time`, { cause: e });
   if (typeof err.code === 'number') {
     const name = grpc.status[err.code] ?? String(err.code);
     return new CtlError(`${name}: ${err.details ?? ''}`, { cause: e });
@@ -53,7 +59,12 @@ function describeGrpcError(e: unknown, host: string): CtlError {
   return new CtlError(e instanceof Error ? e.message : String(e), { cause: e });
 }
 
-type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
+type Unary<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: Partial<grpc.CallOptions>,
+  cb: (e: grpc.ServiceError | null, r: Res) => void,
+) => grpc.ClientUnaryCall;
 
 /** The debugpb.Debug service of a running tikv-server. */
 export class RemoteBackend implements DebugBackend {
@@ -68,7 +79,13 @@ export class RemoteBackend implements DebugBackend {
 
   #call<Req, Res>(method: Unary<Req, Res>, req: Req, deadlineMs = CALL_DEADLINE_MS): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(this.#client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (e, r) => (e !== null ? reject(describeGrpcError(e, this.#host)) : resolve(r)));
+      method.call(
+        this.#client,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (e, r) => (e !== null ? reject(describeGrpcError(e, this.#host)) : resolve(r)),
+      );
     });
   }
 
@@ -76,10 +93,16 @@ export class RemoteBackend implements DebugBackend {
     return this.#call(this.#client.get as Unary<debugpb.GetRequest, debugpb.GetResponse>, req);
   }
   regionInfo(req: debugpb.RegionInfoRequest): Promise<debugpb.RegionInfoResponse> {
-    return this.#call(this.#client.regionInfo as Unary<debugpb.RegionInfoRequest, debugpb.RegionInfoResponse>, req);
+    return this.#call(
+      this.#client.regionInfo as Unary<debugpb.RegionInfoRequest, debugpb.RegionInfoResponse>,
+      req,
+    );
   }
   regionSize(req: debugpb.RegionSizeRequest): Promise<debugpb.RegionSizeResponse> {
-    return this.#call(this.#client.regionSize as Unary<debugpb.RegionSizeRequest, debugpb.RegionSizeResponse>, req);
+    return this.#call(
+      this.#client.regionSize as Unary<debugpb.RegionSizeRequest, debugpb.RegionSizeResponse>,
+      req,
+    );
   }
   async *scanMvcc(req: debugpb.ScanMvccRequest): AsyncIterable<MvccEntry> {
     const stream = this.#client.scanMvcc(req, { deadline: Date.now() + COMPACT_DEADLINE_MS });
@@ -94,31 +117,79 @@ export class RemoteBackend implements DebugBackend {
     }
   }
   compact(req: debugpb.CompactRequest): Promise<debugpb.CompactResponse> {
-    return this.#call(this.#client.compact as Unary<debugpb.CompactRequest, debugpb.CompactResponse>, req, COMPACT_DEADLINE_MS);
+    return this.#call(
+      this.#client.compact as Unary<debugpb.CompactRequest, debugpb.CompactResponse>,
+      req,
+      COMPACT_DEADLINE_MS,
+    );
   }
   injectFailPoint(req: debugpb.InjectFailPointRequest): Promise<debugpb.InjectFailPointResponse> {
-    return this.#call(this.#client.injectFailPoint as Unary<debugpb.InjectFailPointRequest, debugpb.InjectFailPointResponse>, req);
+    return this.#call(
+      this.#client.injectFailPoint as Unary<
+        debugpb.InjectFailPointRequest,
+        debugpb.InjectFailPointResponse
+      >,
+      req,
+    );
   }
-  recoverFailPoint(req: debugpb.RecoverFailPointRequest): Promise<debugpb.RecoverFailPointResponse> {
-    return this.#call(this.#client.recoverFailPoint as Unary<debugpb.RecoverFailPointRequest, debugpb.RecoverFailPointResponse>, req);
+  recoverFailPoint(
+    req: debugpb.RecoverFailPointRequest,
+  ): Promise<debugpb.RecoverFailPointResponse> {
+    return this.#call(
+      this.#client.recoverFailPoint as Unary<
+        debugpb.RecoverFailPointRequest,
+        debugpb.RecoverFailPointResponse
+      >,
+      req,
+    );
   }
   listFailPoints(req: debugpb.ListFailPointsRequest): Promise<debugpb.ListFailPointsResponse> {
-    return this.#call(this.#client.listFailPoints as Unary<debugpb.ListFailPointsRequest, debugpb.ListFailPointsResponse>, req);
+    return this.#call(
+      this.#client.listFailPoints as Unary<
+        debugpb.ListFailPointsRequest,
+        debugpb.ListFailPointsResponse
+      >,
+      req,
+    );
   }
   getMetrics(req: debugpb.GetMetricsRequest): Promise<debugpb.GetMetricsResponse> {
-    return this.#call(this.#client.getMetrics as Unary<debugpb.GetMetricsRequest, debugpb.GetMetricsResponse>, req);
+    return this.#call(
+      this.#client.getMetrics as Unary<debugpb.GetMetricsRequest, debugpb.GetMetricsResponse>,
+      req,
+    );
   }
   getStoreInfo(req: debugpb.GetStoreInfoRequest): Promise<debugpb.GetStoreInfoResponse> {
-    return this.#call(this.#client.getStoreInfo as Unary<debugpb.GetStoreInfoRequest, debugpb.GetStoreInfoResponse>, req);
+    return this.#call(
+      this.#client.getStoreInfo as Unary<debugpb.GetStoreInfoRequest, debugpb.GetStoreInfoResponse>,
+      req,
+    );
   }
   getClusterInfo(req: debugpb.GetClusterInfoRequest): Promise<debugpb.GetClusterInfoResponse> {
-    return this.#call(this.#client.getClusterInfo as Unary<debugpb.GetClusterInfoRequest, debugpb.GetClusterInfoResponse>, req);
+    return this.#call(
+      this.#client.getClusterInfo as Unary<
+        debugpb.GetClusterInfoRequest,
+        debugpb.GetClusterInfoResponse
+      >,
+      req,
+    );
   }
-  getAllRegionsInStore(req: debugpb.GetAllRegionsInStoreRequest): Promise<debugpb.GetAllRegionsInStoreResponse> {
-    return this.#call(this.#client.getAllRegionsInStore as Unary<debugpb.GetAllRegionsInStoreRequest, debugpb.GetAllRegionsInStoreResponse>, req);
+  getAllRegionsInStore(
+    req: debugpb.GetAllRegionsInStoreRequest,
+  ): Promise<debugpb.GetAllRegionsInStoreResponse> {
+    return this.#call(
+      this.#client.getAllRegionsInStore as Unary<
+        debugpb.GetAllRegionsInStoreRequest,
+        debugpb.GetAllRegionsInStoreResponse
+      >,
+      req,
+    );
   }
   rawScan(): Promise<KvEntry[]> {
-    return Promise.reject(new CtlError('raw-scan is only available in local mode (--data-dir), as in TiKV: the debug service has no raw scan'));
+    return Promise.reject(
+      new CtlError(
+        'raw-scan is only available in local mode (--data-dir), as in TiKV: the debug service has no raw scan',
+      ),
+    );
   }
   async close(): Promise<void> {
     this.#client.close();
@@ -145,7 +216,9 @@ function lockHolder(path: string): number | undefined {
     return undefined;
   }
   const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : undefined;
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)
+    ? pid
+    : undefined;
 }
 
 /**
@@ -160,10 +233,15 @@ export function lockDataDir(dataDir: string): () => void {
     try {
       fd = openSync(path, 'wx');
     } catch (e: unknown) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw new CtlError(`Cannot take the lock file ${path}: ${(e as Error).message}`, { cause: e });
+      if ((e as { code?: string }).code !== 'EEXIST')
+        throw new CtlError(`Cannot take the lock file ${path}: ${(e as Error).message}`, {
+          cause: e,
+        });
       const pid = lockHolder(path);
       if (pid !== undefined) {
-        throw new CtlError(`Data directory ${dataDir} is locked by a running tikv-server (pid ${pid}): stop it first, or use --host against it`);
+        throw new CtlError(
+          `Data directory ${dataDir} is locked by a running tikv-server (pid ${pid}): stop it first, or use --host against it`,
+        );
       }
       try {
         unlinkSync(path);
@@ -206,7 +284,10 @@ export class LocalBackend implements DebugBackend {
    */
   static async open(dataDir: string): Promise<LocalBackend> {
     const dbPath = join(dataDir, 'db');
-    if (!existsSync(join(dbPath, 'CURRENT'))) throw new CtlError(`${dataDir} is not a tikv-server data directory (no RocksDB in ${dbPath})`);
+    if (!existsSync(join(dbPath, 'CURRENT')))
+      throw new CtlError(
+        `${dataDir} is not a tikv-server data directory (no RocksDB in ${dbPath})`,
+      );
     const release = lockDataDir(dataDir);
     try {
       const engine = await RocksEngine.open({ path: dbPath });
@@ -214,7 +295,11 @@ export class LocalBackend implements DebugBackend {
     } catch (e: unknown) {
       release();
       const msg = e instanceof Error ? e.message : String(e);
-      if (/lock/i.test(msg)) throw new CtlError(`Data directory ${dataDir} is locked by another process (RocksDB lock): ${msg}`, { cause: e });
+      if (/lock/i.test(msg))
+        throw new CtlError(
+          `Data directory ${dataDir} is locked by another process (RocksDB lock): ${msg}`,
+          { cause: e },
+        );
       throw new CtlError(`Cannot open the KV engine in ${dbPath}: ${msg}`, { cause: e });
     }
   }
@@ -237,7 +322,9 @@ export class LocalBackend implements DebugBackend {
   injectFailPoint(req: debugpb.InjectFailPointRequest): Promise<debugpb.InjectFailPointResponse> {
     return this.#service.injectFailPoint(req);
   }
-  recoverFailPoint(req: debugpb.RecoverFailPointRequest): Promise<debugpb.RecoverFailPointResponse> {
+  recoverFailPoint(
+    req: debugpb.RecoverFailPointRequest,
+  ): Promise<debugpb.RecoverFailPointResponse> {
     return this.#service.recoverFailPoint(req);
   }
   listFailPoints(req: debugpb.ListFailPointsRequest): Promise<debugpb.ListFailPointsResponse> {
@@ -252,11 +339,17 @@ export class LocalBackend implements DebugBackend {
   getClusterInfo(req: debugpb.GetClusterInfoRequest): Promise<debugpb.GetClusterInfoResponse> {
     return this.#service.getClusterInfo(req);
   }
-  getAllRegionsInStore(req: debugpb.GetAllRegionsInStoreRequest): Promise<debugpb.GetAllRegionsInStoreResponse> {
+  getAllRegionsInStore(
+    req: debugpb.GetAllRegionsInStoreRequest,
+  ): Promise<debugpb.GetAllRegionsInStoreResponse> {
     return this.#service.getAllRegionsInStore(req);
   }
   rawScan(cf: CfName, from: Uint8Array, to: Uint8Array, limit: number): Promise<KvEntry[]> {
-    return this.#engine.scan(cf, { ...(from.length > 0 ? { lowerBound: from } : {}), ...(to.length > 0 ? { upperBound: to } : {}), limit });
+    return this.#engine.scan(cf, {
+      ...(from.length > 0 ? { lowerBound: from } : {}),
+      ...(to.length > 0 ? { upperBound: to } : {}),
+      limit,
+    });
   }
   async close(): Promise<void> {
     try {
@@ -276,8 +369,11 @@ export async function pdClusterId(pdAddr: string): Promise<bigint> {
   const client = new pdpb.PDClient(host, grpc.credentials.createInsecure());
   try {
     const res = await new Promise<pdpb.GetMembersResponse>((resolve, reject) => {
-      client.getMembers(pdpb.GetMembersRequest.fromPartial({ header: {} }), new grpc.Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (e, r) =>
-        e !== null ? reject(describeGrpcError(e, host)) : resolve(r),
+      client.getMembers(
+        pdpb.GetMembersRequest.fromPartial({ header: {} }),
+        new grpc.Metadata(),
+        { deadline: Date.now() + CALL_DEADLINE_MS },
+        (e, r) => (e !== null ? reject(describeGrpcError(e, host)) : resolve(r)),
       );
     });
     return res.header?.clusterId ?? 0n;

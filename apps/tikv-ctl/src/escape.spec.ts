@@ -3,7 +3,9 @@ import { KeyFormatError, escape, parseHex, parseKey, toUpperHex, unescape } from
 
 describe('escape / unescape', () => {
   it('escapes non-printable bytes as \\xNN and keeps printable ASCII', () => {
-    expect(escape(Uint8Array.of(0x7a, 0x74, 0x80, 0x00, 0x5c, 0x22, 0x0a))).toBe('zt\\x80\\x00\\\\\\"\\n');
+    expect(escape(Uint8Array.of(0x7a, 0x74, 0x80, 0x00, 0x5c, 0x22, 0x0a))).toBe(
+      'zt\\x80\\x00\\\\\\"\\n',
+    );
   });
 
   it('round-trips any bytes (fast-check; the seed is printed on failure)', () => {

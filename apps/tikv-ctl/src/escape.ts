@@ -48,10 +48,14 @@ export function unescape(text: string): Uint8Array {
       continue;
     }
     const n = text[i + 1];
-    if (n === undefined) throw new KeyFormatError(`Dangling backslash at the end of ${JSON.stringify(text)}`);
+    if (n === undefined)
+      throw new KeyFormatError(`Dangling backslash at the end of ${JSON.stringify(text)}`);
     if (n === 'x') {
       const hex = text.slice(i + 2, i + 4);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new KeyFormatError(`Bad \\x escape at offset ${i} of ${JSON.stringify(text)}: expected two hex digits`);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex))
+        throw new KeyFormatError(
+          `Bad \\x escape at offset ${i} of ${JSON.stringify(text)}: expected two hex digits`,
+        );
       out.push(Number.parseInt(hex, 16));
       i += 3;
       continue;
@@ -59,14 +63,25 @@ export function unescape(text: string): Uint8Array {
     const oct = OCTAL.exec(text.slice(i + 1));
     if (oct !== null) {
       const v = Number.parseInt(oct[0], 8);
-      if (v > 255) throw new KeyFormatError(`Octal escape \\${oct[0]} is above 255 in ${JSON.stringify(text)}`);
+      if (v > 255)
+        throw new KeyFormatError(
+          `Octal escape \\${oct[0]} is above 255 in ${JSON.stringify(text)}`,
+        );
       out.push(v);
       i += oct[0].length;
       continue;
     }
-    const simple: Record<string, number> = { n: 0x0a, r: 0x0d, t: 0x09, '\\': 0x5c, '"': 0x22, "'": 0x27 };
+    const simple: Record<string, number> = {
+      n: 0x0a,
+      r: 0x0d,
+      t: 0x09,
+      '\\': 0x5c,
+      '"': 0x22,
+      "'": 0x27,
+    };
     const v = simple[n];
-    if (v === undefined) throw new KeyFormatError(`Unknown escape \\${n} at offset ${i} of ${JSON.stringify(text)}`);
+    if (v === undefined)
+      throw new KeyFormatError(`Unknown escape \\${n} at offset ${i} of ${JSON.stringify(text)}`);
     out.push(v);
     i += 1;
   }
@@ -79,7 +94,8 @@ export function unescape(text: string): Uint8Array {
  */
 export function parseHex(text: string): Uint8Array {
   const h = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(h)) throw new KeyFormatError(`Not a hex string: ${JSON.stringify(text)}`);
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(h))
+    throw new KeyFormatError(`Not a hex string: ${JSON.stringify(text)}`);
   return fromHex(h.toLowerCase());
 }
 

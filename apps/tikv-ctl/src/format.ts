@@ -19,7 +19,8 @@ function snake(name: string): string {
 export function toJson(value: unknown): Json {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return value;
   if (value instanceof Uint8Array) return escape(value);
   if (Array.isArray(value)) return value.map(toJson);
   if (typeof value === 'object') {
@@ -43,7 +44,11 @@ function regionJson(r: metapb.Region): Json {
     start_key: escape(r.startKey),
     end_key: escape(r.endKey),
     region_epoch: toJson(r.regionEpoch),
-    peers: r.peers.map((p) => ({ id: p.id.toString(), store_id: p.storeId.toString(), role: enumName(metapb.PeerRole, p.role) })),
+    peers: r.peers.map((p) => ({
+      id: p.id.toString(),
+      store_id: p.storeId.toString(),
+      role: enumName(metapb.PeerRole, p.role),
+    })),
   };
 }
 
@@ -77,7 +82,11 @@ export function rawKeyOf(dataKey: Uint8Array): string | undefined {
 }
 
 /** One key of `mvcc` / `scan`, limited to the CFs of `showCf`. */
-export function formatMvcc(key: Uint8Array, info: kvrpcpb.MvccInfo, showCf: readonly ShowCf[]): Json {
+export function formatMvcc(
+  key: Uint8Array,
+  info: kvrpcpb.MvccInfo,
+  showCf: readonly ShowCf[],
+): Json {
   const out: { [key: string]: Json } = { key: escape(key) };
   const raw = rawKeyOf(key);
   if (raw !== undefined) out['raw_key'] = raw;
@@ -109,7 +118,10 @@ export function formatMvcc(key: Uint8Array, info: kvrpcpb.MvccInfo, showCf: read
     }));
   }
   if (showCf.includes('default')) {
-    out['values'] = info.values.map((v) => ({ start_ts: v.startTs.toString(), value: escape(v.value) }));
+    out['values'] = info.values.map((v) => ({
+      start_ts: v.startTs.toString(),
+      value: escape(v.value),
+    }));
   }
   return out;
 }

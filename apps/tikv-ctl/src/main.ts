@@ -7,9 +7,23 @@ import { USAGE, UsageError, parseCommandLine, type Command, type Target } from '
 import { pretty } from './format';
 import { runOffline, runOnStore, type Write } from './run';
 
-export { parseCommandLine, USAGE, UsageError, type Command, type Target, type ShowCf } from './args';
+export {
+  parseCommandLine,
+  USAGE,
+  UsageError,
+  type Command,
+  type Target,
+  type ShowCf,
+} from './args';
 export { escape, unescape, parseKey, parseHex, toUpperHex, KeyFormatError } from './escape';
-export { CtlError, LocalBackend, RemoteBackend, lockDataDir, pdClusterId, type DebugBackend } from './backend';
+export {
+  CtlError,
+  LocalBackend,
+  RemoteBackend,
+  lockDataDir,
+  pdClusterId,
+  type DebugBackend,
+} from './backend';
 export { runOffline, runOnStore, type Write } from './run';
 export { toJson, formatMvcc, formatRegionInfo, formatSize, rawKeyOf, type Json } from './format';
 
@@ -59,14 +73,22 @@ export async function main(argv: readonly string[], io: CtlIo): Promise<number> 
     }
     return 0;
   } catch (e: unknown) {
-    const prefix = e instanceof CtlError || e instanceof UsageError ? '' : e instanceof Error && 'code' in e ? `${String((e as { code: unknown }).code)}: ` : '';
+    const prefix =
+      e instanceof CtlError || e instanceof UsageError
+        ? ''
+        : e instanceof Error && 'code' in e
+          ? `${String((e as { code: unknown }).code)}: `
+          : '';
     io.stderr(`tikv-ctl: ${prefix}${oneLine(e)}\n`);
     return 1;
   }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }).then(
+  main(process.argv.slice(2), {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  }).then(
     // Exit once stdout is flushed: nothing of ours is left running, and a lingering gRPC
     // channel must not keep the process alive.
     (code) => process.stdout.write('', () => process.exit(code)),

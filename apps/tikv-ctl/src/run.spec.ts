@@ -13,24 +13,47 @@ import { runOffline, runOnStore } from './run';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const zKey = (raw: string): Uint8Array => dataKey(Key.fromRaw(enc(raw)).asEncoded());
-const zKeyTs = (raw: string, ts: bigint): Uint8Array => dataKey(Key.fromRaw(enc(raw)).appendTs(ts).asEncoded());
+const zKeyTs = (raw: string, ts: bigint): Uint8Array =>
+  dataKey(Key.fromRaw(enc(raw)).appendTs(ts).asEncoded());
 
 async function store(): Promise<MemoryEngine> {
   const kv = MemoryEngine.open();
   const wb = kv.writeBatch();
-  wb.put('raft', STORE_IDENT_KEY, raft_serverpb.StoreIdent.encode({ clusterId: 77n, storeId: 1n, apiVersion: kvrpcpb.APIVersion.V1 }).finish());
+  wb.put(
+    'raft',
+    STORE_IDENT_KEY,
+    raft_serverpb.StoreIdent.encode({
+      clusterId: 77n,
+      storeId: 1n,
+      apiVersion: kvrpcpb.APIVersion.V1,
+    }).finish(),
+  );
   wb.put(
     'raft',
     regionStateKey(2n),
     raft_serverpb.RegionLocalState.encode(
       raft_serverpb.RegionLocalState.fromPartial({
         state: raft_serverpb.PeerState.Normal,
-        region: { id: 2n, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1n, version: 1n }, peers: [{ id: 3n, storeId: 1n }] },
+        region: {
+          id: 2n,
+          startKey: new Uint8Array(0),
+          endKey: new Uint8Array(0),
+          regionEpoch: { confVer: 1n, version: 1n },
+          peers: [{ id: 3n, storeId: 1n }],
+        },
       }),
     ).finish(),
   );
-  wb.put('write', zKeyTs('k1', 20n), new Write({ writeType: 'put', startTs: 10n, shortValue: enc('v1') }).toBytes());
-  wb.put('lock', zKey('k2'), new Lock({ lockType: 'delete', primary: enc('k2'), ts: 50n, ttl: 10n }).toBytes());
+  wb.put(
+    'write',
+    zKeyTs('k1', 20n),
+    new Write({ writeType: 'put', startTs: 10n, shortValue: enc('v1') }).toBytes(),
+  );
+  wb.put(
+    'lock',
+    zKey('k2'),
+    new Lock({ lockType: 'delete', primary: enc('k2'), ts: 50n, ttl: 10n }).toBytes(),
+  );
   wb.put('default', dataKey(enc('raw')), enc('rv'));
   await wb.write();
   return kv;
@@ -41,7 +64,11 @@ async function run(argv: string[]): Promise<string> {
   const backend = new LocalBackend(kv);
   let out = '';
   try {
-    await runOnStore(parseCommandLine(['--data-dir', 'unused', ...argv]), backend, (s) => (out += s));
+    await runOnStore(
+      parseCommandLine(['--data-dir', 'unused', ...argv]),
+      backend,
+      (s) => (out += s),
+    );
   } finally {
     await backend.close();
   }
@@ -56,7 +83,15 @@ describe('commands over a local store', () => {
     const r = JSON.parse(await run(['raft', 'region', '-r', '2'])) as Record<string, unknown>;
     expect(r).toMatchObject({
       region_id: '2',
-      region_local_state: { state: 'Normal', region: { id: '2', start_key: '', end_key: '', peers: [{ id: '3', store_id: '1', role: 'Voter' }] } },
+      region_local_state: {
+        state: 'Normal',
+        region: {
+          id: '2',
+          start_key: '',
+          end_key: '',
+          peers: [{ id: '3', store_id: '1', role: 'Voter' }],
+        },
+      },
       raft_local_state: null,
       raft_apply_state: null,
     });
@@ -65,21 +100,49 @@ describe('commands over a local store', () => {
 
   it('mvcc and scan print one JSON line per key with the raw key decoded', async () => {
     const k1 = JSON.parse(await run(['mvcc', '-k', escape(zKey('k1'))])) as Record<string, unknown>;
-    expect(k1).toEqual({ key: escape(zKey('k1')), raw_key: 'k1', lock: null, writes: [{ type: 'Put', start_ts: '10', commit_ts: '20', short_value: 'v1' }], values: [] });
-    await expect(run(['mvcc', '-k', escape(zKey('k9'))])).rejects.toThrow(/No MVCC records for key/);
-    const lines = (await run(['scan', '--from', 'z', '--limit', '10', '--show-cf', 'lock'])).trim().split('\n');
+    expect(k1).toEqual({
+      key: escape(zKey('k1')),
+      raw_key: 'k1',
+      lock: null,
+      writes: [{ type: 'Put', start_ts: '10', commit_ts: '20', short_value: 'v1' }],
+      values: [],
+    });
+    await expect(run(['mvcc', '-k', escape(zKey('k9'))])).rejects.toThrow(
+      /No MVCC records for key/,
+    );
+    const lines = (await run(['scan', '--from', 'z', '--limit', '10', '--show-cf', 'lock']))
+      .trim()
+      .split('\n');
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([
       { key: escape(zKey('k1')), raw_key: 'k1', lock: null },
-      { key: escape(zKey('k2')), raw_key: 'k2', lock: expect.objectContaining({ type: 'Del', start_ts: '50', primary: 'k2', ttl: '10' }) as unknown },
+      {
+        key: escape(zKey('k2')),
+        raw_key: 'k2',
+        lock: expect.objectContaining({
+          type: 'Del',
+          start_ts: '50',
+          primary: 'k2',
+          ttl: '10',
+        }) as unknown,
+      },
     ]);
   });
 
   it('raw-scan, print, size and compact', async () => {
-    const raw = (await run(['raw-scan', '--from', 'z', '--to', 'zs', '-c', 'default'])).trim().split('\n');
+    const raw = (await run(['raw-scan', '--from', 'z', '--to', 'zs', '-c', 'default']))
+      .trim()
+      .split('\n');
     expect(raw.map((l) => JSON.parse(l) as unknown)).toEqual([{ key: 'zraw', value: 'rv' }]);
-    expect(JSON.parse(await run(['print', '-k', 'zraw']))).toEqual({ key: 'zraw', cf: 'default', value: 'rv' });
+    expect(JSON.parse(await run(['print', '-k', 'zraw']))).toEqual({
+      key: 'zraw',
+      cf: 'default',
+      value: 'rv',
+    });
     await expect(run(['print', '-k', 'znothing'])).rejects.toThrow(/not found/);
-    const size = JSON.parse(await run(['size', '-r', '2'])) as { sizes: Record<string, string>; total: string };
+    const size = JSON.parse(await run(['size', '-r', '2'])) as {
+      sizes: Record<string, string>;
+      total: string;
+    };
     expect(Object.keys(size.sizes)).toEqual(['default', 'write', 'lock']);
     expect(BigInt(size.total)).toBeGreaterThan(0n);
     expect(await run(['compact', '-c', 'write'])).toMatch(/^success/);
@@ -87,7 +150,9 @@ describe('commands over a local store', () => {
 
   it('metrics and failpoints are remote-only', async () => {
     await expect(run(['metrics'])).rejects.toThrow(/only available from a running tikv-server/);
-    await expect(run(['failpoint', 'list'])).rejects.toThrow(/only available on a running tikv-server/);
+    await expect(run(['failpoint', 'list'])).rejects.toThrow(
+      /only available on a running tikv-server/,
+    );
   });
 });
 
@@ -144,7 +209,9 @@ describe('lockDataDir', () => {
   it('refuses a directory held by a live process and takes over a stale lock', () => {
     // The parent of the test process is alive and is not us.
     writeFileSync(join(dir, 'tikv.lock'), `${process.ppid}\n`);
-    expect(() => lockDataDir(dir)).toThrow(new RegExp(`locked by a running tikv-server \\(pid ${process.ppid}\\)`));
+    expect(() => lockDataDir(dir)).toThrow(
+      new RegExp(`locked by a running tikv-server \\(pid ${process.ppid}\\)`),
+    );
     // A pid that cannot be alive (above the kernel's pid_max) is stale.
     writeFileSync(join(dir, 'tikv.lock'), '99999999\n');
     const release = lockDataDir(dir);

@@ -19,7 +19,10 @@ export function runOffline(cmd: Command, out: Write): boolean {
     try {
       decoded = decodeBytes(cmd.bytes, 0);
     } catch (e: unknown) {
-      throw new CtlError(`Cannot decode ${escape(cmd.bytes)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new CtlError(
+        `Cannot decode ${escape(cmd.bytes)}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
     }
     out(`${escape(decoded.value)}\n`);
   } else return false;
@@ -38,7 +41,12 @@ export async function runOnStore(cmd: Command, backend: DebugBackend, out: Write
   switch (cmd.kind) {
     case 'store': {
       const r = await backend.getStoreInfo({});
-      out(pretty({ store_id: r.storeId.toString(), api_version: kvrpcpb.APIVersion[r.apiVersion] ?? String(r.apiVersion) }));
+      out(
+        pretty({
+          store_id: r.storeId.toString(),
+          api_version: kvrpcpb.APIVersion[r.apiVersion] ?? String(r.apiVersion),
+        }),
+      );
       return;
     }
     case 'cluster': {
@@ -65,16 +73,27 @@ export async function runOnStore(cmd: Command, backend: DebugBackend, out: Write
       // Encoded keys are never a proper prefix of one another, so [key, prefixNext(key)) holds
       // exactly the versions of this key.
       let found = false;
-      for await (const e of backend.scanMvcc(debugpb.ScanMvccRequest.fromPartial({ fromKey: cmd.key, toKey: prefixNext(cmd.key), limit: 1n }))) {
+      for await (const e of backend.scanMvcc(
+        debugpb.ScanMvccRequest.fromPartial({
+          fromKey: cmd.key,
+          toKey: prefixNext(cmd.key),
+          limit: 1n,
+        }),
+      )) {
         if (!bytesEqual(e.key, cmd.key)) continue;
         found = true;
         out(line(formatMvcc(e.key, e.info, cmd.showCf)));
       }
-      if (!found) throw new CtlError(`No MVCC records for key ${escape(cmd.key)} (MVCC keys are "z" + the encoded user key; see --encode)`);
+      if (!found)
+        throw new CtlError(
+          `No MVCC records for key ${escape(cmd.key)} (MVCC keys are "z" + the encoded user key; see --encode)`,
+        );
       return;
     }
     case 'scan': {
-      for await (const e of backend.scanMvcc(debugpb.ScanMvccRequest.fromPartial({ fromKey: cmd.from, toKey: cmd.to, limit: cmd.limit }))) {
+      for await (const e of backend.scanMvcc(
+        debugpb.ScanMvccRequest.fromPartial({ fromKey: cmd.from, toKey: cmd.to, limit: cmd.limit }),
+      )) {
         out(line(formatMvcc(e.key, e.info, cmd.showCf)));
       }
       return;
@@ -91,7 +110,14 @@ export async function runOnStore(cmd: Command, backend: DebugBackend, out: Write
     }
     case 'compact': {
       await backend.compact(
-        debugpb.CompactRequest.fromPartial({ db: db(cmd.db), cf: cmd.cf, fromKey: cmd.from, toKey: cmd.to, threads: 1, bottommostLevelCompaction: debugpb.BottommostLevelCompaction.Skip }),
+        debugpb.CompactRequest.fromPartial({
+          db: db(cmd.db),
+          cf: cmd.cf,
+          fromKey: cmd.from,
+          toKey: cmd.to,
+          threads: 1,
+          bottommostLevelCompaction: debugpb.BottommostLevelCompaction.Skip,
+        }),
       );
       out(`success: compacted ${cmd.db} CF ${cmd.cf} [${escape(cmd.from)}, ${escape(cmd.to)})\n`);
       return;

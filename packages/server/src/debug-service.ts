@@ -17,7 +17,17 @@ import {
   regionStateKey,
   toHex,
 } from '@tikv-ts/codec';
-import { ALL_CFS, DATA_CFS, EngineClosedError, isCfName, type CfName, type EngineIterator, type KvEngine, type KvEntry, type Snapshot } from '@tikv-ts/engine-traits';
+import {
+  ALL_CFS,
+  DATA_CFS,
+  EngineClosedError,
+  isCfName,
+  type CfName,
+  type EngineIterator,
+  type KvEngine,
+  type KvEntry,
+  type Snapshot,
+} from '@tikv-ts/engine-traits';
 import { debugpb, kvrpcpb, raft_serverpb } from '@tikv-ts/proto';
 import { Lock, Write } from '@tikv-ts/storage';
 import { TikvError, type Failpoints, type Logger, type MetricsRegistry } from '@tikv-ts/util';
@@ -71,10 +81,16 @@ function dbName(db: debugpb.DB): string {
 function resolveCf(db: debugpb.DB, cf: string): CfName {
   switch (db) {
     case debugpb.DB.KV:
-      if (!isCfName(cf)) throw new DebugInvalidArgumentError(`Unknown column family ${JSON.stringify(cf)}: expected one of ${ALL_CFS.join(', ')}`);
+      if (!isCfName(cf))
+        throw new DebugInvalidArgumentError(
+          `Unknown column family ${JSON.stringify(cf)}: expected one of ${ALL_CFS.join(', ')}`,
+        );
       return cf;
     case debugpb.DB.RAFT:
-      if (cf !== '' && cf !== 'default' && cf !== 'raft') throw new DebugInvalidArgumentError(`Unknown column family ${JSON.stringify(cf)} of db RAFT: expected default or raft`);
+      if (cf !== '' && cf !== 'default' && cf !== 'raft')
+        throw new DebugInvalidArgumentError(
+          `Unknown column family ${JSON.stringify(cf)} of db RAFT: expected default or raft`,
+        );
       return 'raft';
     case debugpb.DB.INVALID:
       throw new DebugInvalidArgumentError(`Invalid db ${dbName(db)}: expected KV or RAFT`);
@@ -221,7 +237,8 @@ export class DebugService {
     const cf = resolveCf(req.db, req.cf);
     if (req.key.length === 0) throw new DebugInvalidArgumentError('Get needs a key');
     const value = await this.#kv.get(cf, req.key);
-    if (value === undefined) throw new DebugNotFoundError(`Key ${toHex(req.key)} not found in ${dbName(req.db)} CF ${cf}`);
+    if (value === undefined)
+      throw new DebugNotFoundError(`Key ${toHex(req.key)} not found in ${dbName(req.db)} CF ${cf}`);
     return debugpb.GetResponse.fromPartial({ value });
   }
 
@@ -242,9 +259,15 @@ export class DebugService {
         throw new DebugNotFoundError(`Region ${req.regionId} not found on this store`);
       }
       return debugpb.RegionInfoResponse.fromPartial({
-        ...(regionState === undefined ? {} : { regionLocalState: raft_serverpb.RegionLocalState.decode(regionState) }),
-        ...(raftState === undefined ? {} : { raftLocalState: raft_serverpb.RaftLocalState.decode(raftState) }),
-        ...(applyState === undefined ? {} : { raftApplyState: raft_serverpb.RaftApplyState.decode(applyState) }),
+        ...(regionState === undefined
+          ? {}
+          : { regionLocalState: raft_serverpb.RegionLocalState.decode(regionState) }),
+        ...(raftState === undefined
+          ? {}
+          : { raftLocalState: raft_serverpb.RaftLocalState.decode(raftState) }),
+        ...(applyState === undefined
+          ? {}
+          : { raftApplyState: raft_serverpb.RaftApplyState.decode(applyState) }),
       });
     } finally {
       snap.close();
@@ -265,7 +288,9 @@ export class DebugService {
     const entries: debugpb.RegionSizeResponse_Entry[] = [];
     for (const cf of checked) {
       const stats = await this.#kv.approximateRangeStats(cf, start, end);
-      entries.push(debugpb.RegionSizeResponse_Entry.fromPartial({ cf, size: BigInt(stats.sizeBytes) }));
+      entries.push(
+        debugpb.RegionSizeResponse_Entry.fromPartial({ cf, size: BigInt(stats.sizeBytes) }),
+      );
     }
     return debugpb.RegionSizeResponse.fromPartial({ entries });
   }
@@ -279,12 +304,22 @@ export class DebugService {
    */
   async *scanMvcc(req: debugpb.ScanMvccRequest, signal?: AbortSignal): AsyncGenerator<MvccEntry> {
     const { fromKey, toKey, limit } = req;
-    if (toKey.length === 0 && limit === 0n) throw new DebugInvalidArgumentError('ScanMvcc needs a limit or an end key');
-    for (const [what, k] of [['from', fromKey], ['to', toKey]] as const) {
-      if (k.length > 0 && !isDataKey(k)) throw new DebugInvalidArgumentError(`The ${what} key ${toHex(k)} is not a data key: MVCC keys start with 'z'`);
+    if (toKey.length === 0 && limit === 0n)
+      throw new DebugInvalidArgumentError('ScanMvcc needs a limit or an end key');
+    for (const [what, k] of [
+      ['from', fromKey],
+      ['to', toKey],
+    ] as const) {
+      if (k.length > 0 && !isDataKey(k))
+        throw new DebugInvalidArgumentError(
+          `The ${what} key ${toHex(k)} is not a data key: MVCC keys start with 'z'`,
+        );
     }
     checkRange(fromKey, toKey);
-    const bounds = { lowerBound: fromKey.length === 0 ? DATA_MIN_KEY : fromKey, upperBound: toKey.length === 0 ? DATA_MAX_KEY : toKey };
+    const bounds = {
+      lowerBound: fromKey.length === 0 ? DATA_MIN_KEY : fromKey,
+      upperBound: toKey.length === 0 ? DATA_MAX_KEY : toKey,
+    };
     const snap: Snapshot = this.#kv.snapshot();
     const lock = new MvccCursor(snap.iterator('lock', bounds), 0);
     const write = new MvccCursor(snap.iterator('write', bounds), TS_LEN);
@@ -311,12 +346,20 @@ export class DebugService {
           lock.advance();
         }
         // Newest first: timestamps are stored descending.
-        while ((e = await write.peek()) !== undefined && compareBytes(write.userKey(e), key) === 0) {
+        while (
+          (e = await write.peek()) !== undefined &&
+          compareBytes(write.userKey(e), key) === 0
+        ) {
           info.writes.push(mvccWrite(Key.decodeTsFrom(e.key), Write.parse(e.value)));
           write.advance();
         }
-        while ((e = await value.peek()) !== undefined && compareBytes(value.userKey(e), key) === 0) {
-          info.values.push(kvrpcpb.MvccValue.fromPartial({ startTs: Key.decodeTsFrom(e.key), value: e.value }));
+        while (
+          (e = await value.peek()) !== undefined &&
+          compareBytes(value.userKey(e), key) === 0
+        ) {
+          info.values.push(
+            kvrpcpb.MvccValue.fromPartial({ startTs: Key.decodeTsFrom(e.key), value: e.value }),
+          );
           value.advance();
         }
         count++;
@@ -337,7 +380,11 @@ export class DebugService {
     const cf = resolveCf(req.db, req.cf);
     checkRange(req.fromKey, req.toKey);
     this.#logger?.info('debug compact', { cf, from: toHex(req.fromKey), to: toHex(req.toKey) });
-    await this.#kv.compactRange(cf, req.fromKey.length === 0 ? undefined : req.fromKey, req.toKey.length === 0 ? undefined : req.toKey);
+    await this.#kv.compactRange(
+      cf,
+      req.fromKey.length === 0 ? undefined : req.fromKey,
+      req.toKey.length === 0 ? undefined : req.toKey,
+    );
     return debugpb.CompactResponse.create();
   }
 
@@ -345,10 +392,14 @@ export class DebugService {
    * Sets a failpoint in fail-rs syntax (`return(1)`, `50%delay(10)`, `pause`, `off`…).
    * @throws DebugInvalidArgumentError for an empty name or actions, or bad syntax; DebugUnavailableError without a registry
    */
-  async injectFailPoint(req: debugpb.InjectFailPointRequest): Promise<debugpb.InjectFailPointResponse> {
+  async injectFailPoint(
+    req: debugpb.InjectFailPointRequest,
+  ): Promise<debugpb.InjectFailPointResponse> {
     const fp = this.#needFailpoints();
-    if (req.name.length === 0) throw new DebugInvalidArgumentError('InjectFailPoint needs a failpoint name');
-    if (req.actions.length === 0) throw new DebugInvalidArgumentError(`InjectFailPoint of ${req.name} needs actions`);
+    if (req.name.length === 0)
+      throw new DebugInvalidArgumentError('InjectFailPoint needs a failpoint name');
+    if (req.actions.length === 0)
+      throw new DebugInvalidArgumentError(`InjectFailPoint of ${req.name} needs actions`);
     try {
       fp.set(req.name, req.actions);
     } catch (e: unknown) {
@@ -364,9 +415,12 @@ export class DebugService {
    * Removes a failpoint (a no-op when it is not set, as in fail-rs).
    * @throws DebugInvalidArgumentError for an empty name; DebugUnavailableError without a registry
    */
-  async recoverFailPoint(req: debugpb.RecoverFailPointRequest): Promise<debugpb.RecoverFailPointResponse> {
+  async recoverFailPoint(
+    req: debugpb.RecoverFailPointRequest,
+  ): Promise<debugpb.RecoverFailPointResponse> {
     const fp = this.#needFailpoints();
-    if (req.name.length === 0) throw new DebugInvalidArgumentError('RecoverFailPoint needs a failpoint name');
+    if (req.name.length === 0)
+      throw new DebugInvalidArgumentError('RecoverFailPoint needs a failpoint name');
     fp.remove(req.name);
     this.#actions.delete(req.name);
     this.#logger?.info('failpoint recovered', { name: req.name });
@@ -377,7 +431,9 @@ export class DebugService {
    * The set failpoints, sorted by name; `actions` is the text given to InjectFailPoint (empty for
    * failpoints set in-process by other means).
    */
-  async listFailPoints(_req: debugpb.ListFailPointsRequest): Promise<debugpb.ListFailPointsResponse> {
+  async listFailPoints(
+    _req: debugpb.ListFailPointsRequest,
+  ): Promise<debugpb.ListFailPointsResponse> {
     const fp = this.#needFailpoints();
     return debugpb.ListFailPointsResponse.fromPartial({
       entries: fp.list().map((name) => ({ name, actions: this.#actions.get(name) ?? '' })),
@@ -390,7 +446,8 @@ export class DebugService {
    * @throws DebugUnavailableError without a registry
    */
   async getMetrics(_req: debugpb.GetMetricsRequest): Promise<debugpb.GetMetricsResponse> {
-    if (this.#metrics === undefined) throw new DebugUnavailableError('Metrics are only available from a running tikv-server');
+    if (this.#metrics === undefined)
+      throw new DebugUnavailableError('Metrics are only available from a running tikv-server');
     const prometheus = await this.#metrics.exposition();
     const ident = await this.#loadIdent();
     return debugpb.GetMetricsResponse.fromPartial({ prometheus, storeId: ident?.storeId ?? 0n });
@@ -402,26 +459,39 @@ export class DebugService {
    */
   async getStoreInfo(_req: debugpb.GetStoreInfoRequest): Promise<debugpb.GetStoreInfoResponse> {
     const ident = await this.#needIdent();
-    return debugpb.GetStoreInfoResponse.fromPartial({ storeId: ident.storeId, apiVersion: ident.apiVersion });
+    return debugpb.GetStoreInfoResponse.fromPartial({
+      storeId: ident.storeId,
+      apiVersion: ident.apiVersion,
+    });
   }
 
   /**
    * The cluster id from the persisted store identity.
    * @throws DebugNotFoundError when the store was never bootstrapped
    */
-  async getClusterInfo(_req: debugpb.GetClusterInfoRequest): Promise<debugpb.GetClusterInfoResponse> {
+  async getClusterInfo(
+    _req: debugpb.GetClusterInfoRequest,
+  ): Promise<debugpb.GetClusterInfoResponse> {
     const ident = await this.#needIdent();
     return debugpb.GetClusterInfoResponse.fromPartial({ clusterId: ident.clusterId });
   }
 
   /** Ids of the regions with a non-tombstone `RegionLocalState`, ascending. */
-  async getAllRegionsInStore(_req: debugpb.GetAllRegionsInStoreRequest): Promise<debugpb.GetAllRegionsInStoreResponse> {
-    const entries = await this.#kv.scan('raft', { lowerBound: REGION_META_MIN_KEY, upperBound: REGION_META_MAX_KEY });
+  async getAllRegionsInStore(
+    _req: debugpb.GetAllRegionsInStoreRequest,
+  ): Promise<debugpb.GetAllRegionsInStoreResponse> {
+    const entries = await this.#kv.scan('raft', {
+      lowerBound: REGION_META_MIN_KEY,
+      upperBound: REGION_META_MAX_KEY,
+    });
     const regions: bigint[] = [];
     for (const e of entries) {
       const { regionId, suffix } = decodeRegionMetaKey(e.key);
       if (suffix !== REGION_STATE_SUFFIX) continue;
-      if (raft_serverpb.RegionLocalState.decode(e.value).state === raft_serverpb.PeerState.Tombstone) continue;
+      if (
+        raft_serverpb.RegionLocalState.decode(e.value).state === raft_serverpb.PeerState.Tombstone
+      )
+        continue;
       regions.push(regionId);
     }
     return debugpb.GetAllRegionsInStoreResponse.fromPartial({ regions });
@@ -440,7 +510,10 @@ export class DebugService {
           (e: unknown) => callback(this.#status(e)),
         );
       };
-    const scanMvcc: grpc.handleServerStreamingCall<debugpb.ScanMvccRequest, debugpb.ScanMvccResponse> = (call) => {
+    const scanMvcc: grpc.handleServerStreamingCall<
+      debugpb.ScanMvccRequest,
+      debugpb.ScanMvccResponse
+    > = (call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
       const run = async (): Promise<void> => {
@@ -475,18 +548,22 @@ export class DebugService {
       getMetrics: unary((r: debugpb.GetMetricsRequest) => this.getMetrics(r)),
       getStoreInfo: unary((r: debugpb.GetStoreInfoRequest) => this.getStoreInfo(r)),
       getClusterInfo: unary((r: debugpb.GetClusterInfoRequest) => this.getClusterInfo(r)),
-      getAllRegionsInStore: unary((r: debugpb.GetAllRegionsInStoreRequest) => this.getAllRegionsInStore(r)),
+      getAllRegionsInStore: unary((r: debugpb.GetAllRegionsInStoreRequest) =>
+        this.getAllRegionsInStore(r),
+      ),
     };
   }
 
   #status(e: unknown): Partial<grpc.StatusObject> {
     const s = debugErrorStatus(e);
-    if (s.code === grpc.status.INTERNAL) this.#logger?.warn('debug request failed', { error: s.details });
+    if (s.code === grpc.status.INTERNAL)
+      this.#logger?.warn('debug request failed', { error: s.details });
     return s;
   }
 
   #needFailpoints(): Failpoints {
-    if (this.#failpoints === undefined) throw new DebugUnavailableError('Failpoints are only available on a running tikv-server');
+    if (this.#failpoints === undefined)
+      throw new DebugUnavailableError('Failpoints are only available on a running tikv-server');
     return this.#failpoints;
   }
 
@@ -497,7 +574,8 @@ export class DebugService {
 
   async #needIdent(): Promise<raft_serverpb.StoreIdent> {
     const ident = await this.#loadIdent();
-    if (ident === undefined) throw new DebugNotFoundError('The store has no identity (never bootstrapped)');
+    if (ident === undefined)
+      throw new DebugNotFoundError('The store has no identity (never bootstrapped)');
     return ident;
   }
 
@@ -519,7 +597,9 @@ export class DebugService {
 export function debugErrorStatus(e: unknown): { code: grpc.status; details: string } {
   const details = e instanceof Error ? e.message : String(e);
   if (e instanceof DebugNotFoundError) return { code: grpc.status.NOT_FOUND, details };
-  if (e instanceof DebugInvalidArgumentError) return { code: grpc.status.INVALID_ARGUMENT, details };
-  if (e instanceof DebugUnavailableError || e instanceof EngineClosedError) return { code: grpc.status.UNAVAILABLE, details };
+  if (e instanceof DebugInvalidArgumentError)
+    return { code: grpc.status.INVALID_ARGUMENT, details };
+  if (e instanceof DebugUnavailableError || e instanceof EngineClosedError)
+    return { code: grpc.status.UNAVAILABLE, details };
   return { code: grpc.status.INTERNAL, details };
 }
