@@ -81,7 +81,7 @@ let region: RegionJson;
 let storeId: string;
 
 beforeAll(async () => {
-  expect(existsSync(CTL_MAIN)).toBe(true);
+  if (!existsSync(CTL_MAIN)) throw new Error(`${CTL_MAIN} is missing: build it first (npx nx build @tikv-ts/tikv-ctl)`);
   pd = await startPd();
   kv = await startTikv({
     pdUrl: pd.url,

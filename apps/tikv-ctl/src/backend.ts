@@ -46,7 +46,7 @@ function describeGrpcError(e: unknown, host: string): CtlError {
   const err = e as Partial<grpc.ServiceError>;
   if (
     err.code === grpc.status.UNAVAILABLE &&
-    /connect|ECONNREFUSED|No connection|resolve/i.test(err.details ?? '')
+    /connect|ECONNREFUSED|No connection|resolv|DNS/i.test(err.details ?? '')
   ) {
     return new CtlError(`Cannot reach tikv-server at ${host}: ${err.details ?? ''}`, { cause: e });
   }
