@@ -81,7 +81,8 @@ let region: RegionJson;
 let storeId: string;
 
 beforeAll(async () => {
-  if (!existsSync(CTL_MAIN)) throw new Error(`${CTL_MAIN} is missing: build it first (npx nx build @tikv-ts/tikv-ctl)`);
+  if (!existsSync(CTL_MAIN))
+    throw new Error(`${CTL_MAIN} is missing: build it first (npx nx build @tikv-ts/tikv-ctl)`);
   pd = await startPd();
   kv = await startTikv({
     pdUrl: pd.url,
