@@ -6,10 +6,15 @@ interface Waiter {
 }
 
 /**
- * Coalesces point gets issued in the same microtask checkpoint on one session into one native
- * read batch (one thread-pool round trip instead of one per key). A get still reads the state
- * at the time the batch is sent, which is after the get was issued, so it sees every write
- * that completed before it was called.
+ * Coalesces point gets on one session into one native read batch (one thread-pool round trip
+ * instead of one per key). Gets are collected until the check phase of the current event-loop
+ * iteration (`setImmediate`), so gets issued by different requests handled in the same poll
+ * phase (e.g. many unary RPCs read from one socket read) share a batch, and their completions
+ * arrive together. Sending a native read costs tens of microseconds of main-thread time on a
+ * small VM (thread hand-off), so at high concurrency this is most of a point get's cost.
+ * A get still reads the state at the time the batch is sent, which is after the get was
+ * issued, so it sees every write that completed before it was called. `flushNow` sends what is
+ * queued at once (before the session it reads closes).
  */
 export class GetBatcher {
   readonly #db: RocksDB;
@@ -27,13 +32,19 @@ export class GetBatcher {
       this.#waiters.push({ resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(() => this.#flush());
+        setImmediate(() => this.#flush());
       }
     });
   }
 
+  /** Sends the queued gets now (a no-op when none are queued). */
+  flushNow(): void {
+    this.#flush();
+  }
+
   #flush(): void {
     this.#scheduled = false;
+    if (this.#keys.length === 0) return;
     const keys = this.#keys;
     const waiters = this.#waiters;
     this.#keys = [];

@@ -408,6 +408,8 @@ export class RocksEngine implements KvEngine {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    // Gets accepted before close are sent while the database is open.
+    for (const g of this.#getters) g.flushNow();
     this.#closing = (async () => {
       // Writes accepted before close complete (or fail) first.
       while (this.#draining) await this.#drain;
@@ -600,10 +602,11 @@ class NativeSnap {
   #maybeFree(): void {
     if (this.#refs > 0 || !this.#retired || this.#released) return;
     this.#released = true;
+    // Gets issued before the last holder closed are sent now, while their sessions are open.
+    for (const g of this.#getters) g?.flushNow();
     // Closing a session only unregisters it; RocksDB releases the snapshot when the last session
     // and the last native iterator or read batch on it are gone. Deferred by a microtask so
-    // that gets issued before the last holder closed, whose read batch is sent in an earlier
-    // microtask (GetBatcher), still find their session open.
+    // that a read batch sent just above is registered before its session closes.
     const sessions = this.#sessions.filter((x): x is RocksDB => x !== undefined).reverse();
     queueMicrotask(() => {
       for (const x of sessions) void x.close().catch(() => undefined);
