@@ -5,6 +5,7 @@ import type { Clock } from '@tikv-ts/util';
 import { SystemClock } from '@tikv-ts/util/node';
 import { Backoffer, KvCluster, splitBatches, type Location } from './cluster';
 import { InvalidStateError, KvServerError } from './errors';
+import { BatchCommandsTransport } from './batch-transport';
 import { GrpcTransport, type TikvTransport } from './transport';
 
 /** A key-value pair. */
@@ -17,8 +18,14 @@ export interface KvPair {
 export interface ClientOptions {
   /** Time source for backoff, heartbeats and budgets (default: `SystemClock`). */
   readonly clock?: Clock;
-  /** How stores are reached (default: {@link GrpcTransport}). */
+  /**
+   * How stores are reached. Default: a {@link BatchCommandsTransport} (TiKV's BatchCommands
+   * stream, as client-go), or a {@link GrpcTransport} (one unary RPC per request) when
+   * `batchCommands` is false. A given transport is not closed by the client's `close()`.
+   */
   readonly transport?: TikvTransport;
+  /** Whether the default transport uses the BatchCommands stream (default true); ignored when `transport` is given. */
+  readonly batchCommands?: boolean;
   /** Deadline of one RPC attempt in ms (default 20000). */
   readonly requestTimeoutMs?: number;
   /** Total time one operation may spend backing off before it fails, in ms (default 20000). */
@@ -62,6 +69,14 @@ export interface CasResult {
  */
 export const MAX_UPPER_BOUND = new Uint8Array(256).fill(0xff);
 
+/**
+ * The transport a client builds when none is given: {@link BatchCommandsTransport} on the
+ * client's clock, or {@link GrpcTransport} when `options.batchCommands` is false.
+ */
+export function defaultTransport(options: ClientOptions, clock: Clock): TikvTransport {
+  return options.batchCommands === false ? new GrpcTransport() : new BatchCommandsTransport({ clock });
+}
+
 function checkRawError(e: string): void {
   if (e !== '') throw new KvServerError(e);
 }
@@ -81,9 +96,10 @@ export class RawClient {
 
   /** Wraps an existing PD client (not closed by {@link close}). */
   constructor(pd: PdClient, options: ClientOptions = {}) {
-    const transport = options.transport ?? new GrpcTransport();
+    const clock = options.clock ?? new SystemClock();
+    const transport = options.transport ?? defaultTransport(options, clock);
     this.#owned = options.transport === undefined ? { transport } : {};
-    this.#cluster = new KvCluster({ pd, clock: options.clock ?? new SystemClock(), transport, mode: 'raw', requestTimeoutMs: options.requestTimeoutMs ?? 20000 });
+    this.#cluster = new KvCluster({ pd, clock, transport, mode: 'raw', requestTimeoutMs: options.requestTimeoutMs ?? 20000 });
     this.#maxBackoffMs = options.maxBackoffMs ?? 20000;
   }
 

@@ -6,9 +6,9 @@ import { SystemClock } from '@tikv-ts/util/node';
 import { Backoffer, KvCluster, splitBatches } from './cluster';
 import { InvalidStateError, KeyExistsError, TxnAbortedError, UndeterminedError, WriteConflictError, keyErrorToError, ClientError } from './errors';
 import { LockResolver, tsPhysicalMs } from './lock-resolver';
-import type { ClientOptions, KvPair, ScanOptions } from './raw-client';
+import { defaultTransport, type ClientOptions, type KvPair, type ScanOptions } from './raw-client';
 import { Snapshot } from './snapshot';
-import { GrpcTransport, type TikvTransport } from './transport';
+import type { TikvTransport } from './transport';
 
 /** Bytes of mutations per prewrite/commit request (client-go's txnCommitBatchSize). */
 export const TXN_COMMIT_BATCH_SIZE = 16 * 1024;
@@ -564,9 +564,10 @@ export class TransactionClient {
 
   /** Wraps an existing PD client (not closed by {@link close}). */
   constructor(pd: PdClient, options: ClientOptions = {}) {
-    const transport = options.transport ?? new GrpcTransport();
+    const clock = options.clock ?? new SystemClock();
+    const transport = options.transport ?? defaultTransport(options, clock);
     this.#owned = options.transport === undefined ? { transport } : {};
-    this.#cluster = new KvCluster({ pd, clock: options.clock ?? new SystemClock(), transport, mode: 'txn', requestTimeoutMs: options.requestTimeoutMs ?? 20000 });
+    this.#cluster = new KvCluster({ pd, clock, transport, mode: 'txn', requestTimeoutMs: options.requestTimeoutMs ?? 20000 });
     this.#resolver = new LockResolver(this.#cluster);
     this.#maxBackoffMs = options.maxBackoffMs ?? 20000;
   }

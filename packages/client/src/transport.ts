@@ -14,8 +14,8 @@ export type RequestOf<M extends UnaryMethod> = Parameters<Service[M]['requestSer
 export type ResponseOf<M extends UnaryMethod> = ReturnType<Service[M]['responseDeserialize']>;
 
 /**
- * How the client reaches a TiKV store. {@link GrpcTransport} is the real one; specs may supply
- * another (e.g. to inject send failures).
+ * How the client reaches a TiKV store. `BatchCommandsTransport` (the default of the clients) and
+ * {@link GrpcTransport} are the real ones; specs may supply another (e.g. to inject send failures).
  */
 export interface TikvTransport {
   /**
@@ -33,21 +33,52 @@ export interface GrpcTransportOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
+/** The channel options every transport of this package starts from (no message size limit, keepalive every 10 s). */
+export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+  'grpc.keepalive_time_ms': 10000,
+};
+
+/**
+ * One unary `tikvpb.Tikv` RPC on `client` (a grpc-js client of the store), with a deadline of
+ * `timeoutMs` from now. Shared by {@link GrpcTransport} and the BatchCommands transport's unary path.
+ * @throws the grpc-js `ServiceError` (with its numeric `code`) when the call fails
+ */
+export function unaryCall<M extends UnaryMethod>(client: grpc.Client, call: { method: M; request: RequestOf<M>; timeoutMs: number }): Promise<ResponseOf<M>> {
+  const { method, request, timeoutMs } = call;
+  const def = tikvpb.TikvService[method] as unknown as {
+    path: string;
+    requestSerialize: (v: RequestOf<M>) => Buffer;
+    responseDeserialize: (b: Buffer) => ResponseOf<M>;
+  };
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      request,
+      new grpc.Metadata(),
+      { deadline: new Date(Date.now() + timeoutMs) },
+      (err: grpc.ServiceError | null, res?: ResponseOf<M>) => {
+        if (err !== null) reject(err);
+        else if (res === undefined) reject(new Error(`Empty response to ${method}`));
+        else resolve(res);
+      },
+    );
+  });
+}
+
 /**
  * A grpc-js transport: one HTTP/2 channel per store address, reused by every call, using the
- * generated `tikvpb.TikvService` definition (kvproto on the wire).
+ * generated `tikvpb.TikvService` definition (kvproto on the wire). One unary RPC per request.
  */
 export class GrpcTransport implements TikvTransport {
   readonly #clients = new Map<string, grpc.Client>();
   readonly #options: grpc.ChannelOptions;
 
   constructor(options: GrpcTransportOptions = {}) {
-    this.#options = {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      'grpc.keepalive_time_ms': 10000,
-      ...options.channelOptions,
-    };
+    this.#options = { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions };
   }
 
   #client(addr: string): grpc.Client {
@@ -60,27 +91,7 @@ export class GrpcTransport implements TikvTransport {
   }
 
   call<M extends UnaryMethod>(addr: string, method: M, request: RequestOf<M>, timeoutMs: number): Promise<ResponseOf<M>> {
-    const def = tikvpb.TikvService[method] as unknown as {
-      path: string;
-      requestSerialize: (v: RequestOf<M>) => Buffer;
-      responseDeserialize: (b: Buffer) => ResponseOf<M>;
-    };
-    const client = this.#client(addr);
-    return new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline: new Date(Date.now() + timeoutMs) },
-        (err: grpc.ServiceError | null, res?: ResponseOf<M>) => {
-          if (err !== null) reject(err);
-          else if (res === undefined) reject(new Error(`Empty response to ${method}`));
-          else resolve(res);
-        },
-      );
-    });
+    return unaryCall(this.#client(addr), { method, request, timeoutMs });
   }
 
   close(): void {
