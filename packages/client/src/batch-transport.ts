@@ -5,7 +5,14 @@ import { tikvpb } from '@tikv-ts/proto';
 import type { Clock, Logger, TimerHandle } from '@tikv-ts/util';
 import { SystemClock } from '@tikv-ts/util/node';
 import { ClientError } from './errors';
-import { DEFAULT_CHANNEL_OPTIONS, unaryCall, type RequestOf, type ResponseOf, type TikvTransport, type UnaryMethod } from './transport';
+import {
+  DEFAULT_CHANNEL_OPTIONS,
+  unaryCall,
+  type RequestOf,
+  type ResponseOf,
+  type TikvTransport,
+  type UnaryMethod,
+} from './transport';
 
 type RequestCmd = NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>;
 type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
@@ -13,7 +20,13 @@ type ResponseCmd = NonNullable<tikvpb.BatchCommandsResponse_Response['cmd']>;
 export type BatchCase = RequestCmd['$case'];
 type CaseRequest<C extends BatchCase> = Extract<RequestCmd, { $case: C }>['value'];
 /** The case whose request type is exactly `R` (both ways assignable), so a wrong row fails to compile. */
-type CaseFor<R> = { [C in BatchCase]: [R] extends [CaseRequest<C>] ? ([CaseRequest<C>] extends [R] ? C : never) : never }[BatchCase];
+type CaseFor<R> = {
+  [C in BatchCase]: [R] extends [CaseRequest<C>]
+    ? [CaseRequest<C>] extends [R]
+      ? C
+      : never
+    : never;
+}[BatchCase];
 
 /**
  * The unary methods sent through the BatchCommands stream, with their oneof case. Every command
@@ -57,7 +70,11 @@ export const DEFAULT_MAX_BATCH_SIZE = 128;
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** Stable codes of {@link TransportError}. */
-export type TransportErrorCode = 'KV:Client:Unavailable' | 'KV:Client:DeadlineExceeded' | 'KV:Client:BatchMismatch' | 'KV:Client:TransportClosed';
+export type TransportErrorCode =
+  | 'KV:Client:Unavailable'
+  | 'KV:Client:DeadlineExceeded'
+  | 'KV:Client:BatchMismatch'
+  | 'KV:Client:TransportClosed';
 
 /**
  * A request sent through the BatchCommands stream failed without an answer from the store (or
@@ -80,7 +97,13 @@ export class TransportError extends ClientError {
   readonly grpcCode: grpc.status;
   /** The store address the request was for. */
   readonly addr: string;
-  constructor(code: TransportErrorCode, grpcCode: grpc.status, addr: string, message: string, options?: ErrorOptions) {
+  constructor(
+    code: TransportErrorCode,
+    grpcCode: grpc.status,
+    addr: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.code = code;
     this.grpcCode = grpcCode;
@@ -143,14 +166,18 @@ interface StoreStream {
 
 const BATCH_COMMANDS_PATH = tikvpb.TikvService.batchCommands.path;
 const serializeRaw = (b: Buffer): Buffer => b;
-const deserializeResponse = (b: Buffer): tikvpb.BatchCommandsResponse => tikvpb.BatchCommandsResponse.decode(b);
+const deserializeResponse = (b: Buffer): tikvpb.BatchCommandsResponse =>
+  tikvpb.BatchCommandsResponse.decode(b);
 
 /**
  * Encodes a BatchCommandsRequest from already encoded `Request` entries and their ids: field 1
  * (`requests`, length-delimited, once per entry) then field 2 (`request_ids`, packed uint64) —
  * the bytes the generated encoder writes for the same message.
  */
-export function encodeBatchCommandsRequest(entries: readonly Uint8Array[], ids: readonly bigint[]): Uint8Array {
+export function encodeBatchCommandsRequest(
+  entries: readonly Uint8Array[],
+  ids: readonly bigint[],
+): Uint8Array {
   let idsLen = 0;
   for (const id of ids) idsLen += uvarintLength(id);
   let size = ids.length > 0 ? 1 + uvarintLength(idsLen) + idsLen : 0;
@@ -199,7 +226,13 @@ export class BatchCommandsTransport implements TikvTransport {
   readonly #logger: Logger | undefined;
   #nextId = 1n;
   #closed = false;
-  #stats = { streamsOpened: 0, messagesSent: 0, requestsSent: 0, responsesMatched: 0, unaryCalls: 0 };
+  #stats = {
+    streamsOpened: 0,
+    messagesSent: 0,
+    requestsSent: 0,
+    responsesMatched: 0,
+    unaryCalls: 0,
+  };
 
   /** @throws RangeError when `maxBatchSize` or `maxBatchBytes` is not a positive integer */
   constructor(options: BatchCommandsTransportOptions = {}) {
@@ -208,8 +241,10 @@ export class BatchCommandsTransport implements TikvTransport {
     this.#maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
     this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.#logger = options.logger;
-    if (!Number.isInteger(this.#maxBatchSize) || this.#maxBatchSize < 1) throw new RangeError(`maxBatchSize must be a positive integer, got ${this.#maxBatchSize}`);
-    if (!Number.isInteger(this.#maxBatchBytes) || this.#maxBatchBytes < 1) throw new RangeError(`maxBatchBytes must be a positive integer, got ${this.#maxBatchBytes}`);
+    if (!Number.isInteger(this.#maxBatchSize) || this.#maxBatchSize < 1)
+      throw new RangeError(`maxBatchSize must be a positive integer, got ${this.#maxBatchSize}`);
+    if (!Number.isInteger(this.#maxBatchBytes) || this.#maxBatchBytes < 1)
+      throw new RangeError(`maxBatchBytes must be a positive integer, got ${this.#maxBatchBytes}`);
   }
 
   /** A snapshot of the counters (for benchmarks and tests). */
@@ -221,16 +256,29 @@ export class BatchCommandsTransport implements TikvTransport {
    * Sends one request to the store at `addr` (`host:port`): through its BatchCommands stream when
    * the method has a case, otherwise as a unary RPC.
    * @throws TransportError (stream path) or the grpc-js `ServiceError` (unary path) when the call
-   *   fails; TransportError `KV:Client:TransportClosed` after {@link close}
+   *   fails; TransportError `KV:Client:TransportClosed` after {@link close}; the encoder's error
+   *   when `request` is not a valid message. Never throws synchronously.
    */
-  call<M extends UnaryMethod>(addr: string, method: M, request: RequestOf<M>, timeoutMs: number): Promise<ResponseOf<M>> {
+  call<M extends UnaryMethod>(
+    addr: string,
+    method: M,
+    request: RequestOf<M>,
+    timeoutMs: number,
+  ): Promise<ResponseOf<M>> {
     if (this.#closed) return Promise.reject(this.#closedError(addr));
     const caseName = (BATCH_COMMAND_CASES as Partial<Record<UnaryMethod, BatchCase>>)[method];
     if (caseName === undefined || this.#unaryOnly.has(addr)) {
       this.#stats.unaryCalls++;
       return unaryCall(this.#client(addr), { method, request, timeoutMs });
     }
-    const bytes = tikvpb.BatchCommandsRequest_Request.encode({ cmd: { $case: caseName, value: request } as RequestCmd }).finish();
+    let bytes: Uint8Array;
+    try {
+      bytes = tikvpb.BatchCommandsRequest_Request.encode({
+        cmd: { $case: caseName, value: request } as RequestCmd,
+      }).finish();
+    } catch (e: unknown) {
+      return Promise.reject(e instanceof Error ? e : new TypeError(String(e)));
+    }
     return this.#enqueue(addr, caseName, bytes, timeoutMs) as Promise<ResponseOf<M>>;
   }
 
@@ -241,7 +289,9 @@ export class BatchCommandsTransport implements TikvTransport {
    */
   async probe(addr: string, timeoutMs: number): Promise<void> {
     if (this.#closed) throw this.#closedError(addr);
-    const bytes = tikvpb.BatchCommandsRequest_Request.encode({ cmd: { $case: 'Empty', value: { testId: 0n, delayTime: 0n } } }).finish();
+    const bytes = tikvpb.BatchCommandsRequest_Request.encode({
+      cmd: { $case: 'Empty', value: { testId: 0n, delayTime: 0n } },
+    }).finish();
     await this.#enqueue(addr, 'Empty', bytes, timeoutMs);
   }
 
@@ -252,13 +302,19 @@ export class BatchCommandsTransport implements TikvTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const s of [...this.#streams.values()]) this.#fail(s, 'KV:Client:TransportClosed', grpc.status.CANCELLED, 'Transport closed');
+    for (const s of [...this.#streams.values()])
+      this.#fail(s, 'KV:Client:TransportClosed', grpc.status.CANCELLED, 'Transport closed');
     for (const c of this.#clients.values()) c.close();
     this.#clients.clear();
   }
 
   #closedError(addr: string): TransportError {
-    return new TransportError('KV:Client:TransportClosed', grpc.status.CANCELLED, addr, `Transport closed: cannot send to ${addr}`);
+    return new TransportError(
+      'KV:Client:TransportClosed',
+      grpc.status.CANCELLED,
+      addr,
+      `Transport closed: cannot send to ${addr}`,
+    );
   }
 
   #client(addr: string): grpc.Client {
@@ -270,7 +326,12 @@ export class BatchCommandsTransport implements TikvTransport {
     return c;
   }
 
-  #enqueue(addr: string, caseName: BatchCase, bytes: Uint8Array, timeoutMs: number): Promise<unknown> {
+  #enqueue(
+    addr: string,
+    caseName: BatchCase,
+    bytes: Uint8Array,
+    timeoutMs: number,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const s = this.#stream(addr);
       const p: Pending = { id: this.#nextId++, caseName, bytes, resolve, reject, timer: undefined };
@@ -279,7 +340,14 @@ export class BatchCommandsTransport implements TikvTransport {
       p.timer = this.#clock.setTimer(Math.max(0, timeoutMs), () => {
         p.timer = undefined;
         if (!s.pending.delete(p.id)) return;
-        reject(new TransportError('KV:Client:DeadlineExceeded', grpc.status.DEADLINE_EXCEEDED, addr, `${caseName} request ${p.id} to ${addr} got no response within ${timeoutMs} ms`));
+        reject(
+          new TransportError(
+            'KV:Client:DeadlineExceeded',
+            grpc.status.DEADLINE_EXCEEDED,
+            addr,
+            `${caseName} request ${p.id} to ${addr} got no response within ${timeoutMs} ms`,
+          ),
+        );
       });
       if (!s.flushScheduled) {
         s.flushScheduled = true;
@@ -292,19 +360,47 @@ export class BatchCommandsTransport implements TikvTransport {
   #stream(addr: string): StoreStream {
     const existing = this.#streams.get(addr);
     if (existing !== undefined) return existing;
-    const call = this.#client(addr).makeBidiStreamRequest(BATCH_COMMANDS_PATH, serializeRaw, deserializeResponse, new grpc.Metadata());
-    const s: StoreStream = { addr, call, pending: new Map(), queue: [], flushScheduled: false, done: false };
+    const call = this.#client(addr).makeBidiStreamRequest(
+      BATCH_COMMANDS_PATH,
+      serializeRaw,
+      deserializeResponse,
+      new grpc.Metadata(),
+    );
+    const s: StoreStream = {
+      addr,
+      call,
+      pending: new Map(),
+      queue: [],
+      flushScheduled: false,
+      done: false,
+    };
     this.#streams.set(addr, s);
     this.#stats.streamsOpened++;
     call.on('data', (msg: tikvpb.BatchCommandsResponse) => this.#onResponse(s, msg));
     call.on('error', (e: Partial<grpc.ServiceError>) => {
       if (e.code === grpc.status.UNIMPLEMENTED && !s.done) {
-        this.#logger?.warn('Store does not serve BatchCommands; using unary RPCs', { addr, error: e.details ?? e.message });
+        this.#logger?.warn('Store does not serve BatchCommands; using unary RPCs', {
+          addr,
+          error: e.details ?? e.message,
+        });
         this.#unaryOnly.add(addr);
       }
-      this.#fail(s, 'KV:Client:Unavailable', grpc.status.UNAVAILABLE, `BatchCommands stream to ${addr} failed: ${e.details ?? e.message ?? String(e)}`, e);
+      this.#fail(
+        s,
+        'KV:Client:Unavailable',
+        grpc.status.UNAVAILABLE,
+        `BatchCommands stream to ${addr} failed: ${e.details ?? e.message ?? String(e)}`,
+        e,
+      );
     });
-    call.on('end', () => this.#fail(s, 'KV:Client:Unavailable', grpc.status.UNAVAILABLE, `BatchCommands stream to ${addr} was ended by the server`));
+    call.on('end', () =>
+      this.#fail(
+        s,
+        'KV:Client:Unavailable',
+        grpc.status.UNAVAILABLE,
+        `BatchCommands stream to ${addr} was ended by the server`,
+      ),
+    );
     return s;
   }
 
@@ -317,7 +413,10 @@ export class BatchCommandsTransport implements TikvTransport {
     let bytes = 0;
     for (const p of queue) {
       if (!s.pending.has(p.id)) continue; // timed out before it was written
-      if (batch.length > 0 && (batch.length >= this.#maxBatchSize || bytes + p.bytes.length > this.#maxBatchBytes)) {
+      if (
+        batch.length > 0 &&
+        (batch.length >= this.#maxBatchSize || bytes + p.bytes.length > this.#maxBatchBytes)
+      ) {
         this.#write(s, batch);
         batch = [];
         bytes = 0;
@@ -338,7 +437,13 @@ export class BatchCommandsTransport implements TikvTransport {
     try {
       s.call.write(Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
     } catch (e: unknown) {
-      this.#fail(s, 'KV:Client:Unavailable', grpc.status.UNAVAILABLE, `BatchCommands stream to ${s.addr} refused a write: ${e instanceof Error ? e.message : String(e)}`, e);
+      this.#fail(
+        s,
+        'KV:Client:Unavailable',
+        grpc.status.UNAVAILABLE,
+        `BatchCommands stream to ${s.addr} refused a write: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
     }
   }
 
@@ -347,7 +452,10 @@ export class BatchCommandsTransport implements TikvTransport {
       const id = msg.requestIds[i] as bigint;
       const p = s.pending.get(id);
       if (p === undefined) {
-        this.#logger?.debug('BatchCommands response for an unknown request id ignored', { addr: s.addr, id });
+        this.#logger?.debug('BatchCommands response for an unknown request id ignored', {
+          addr: s.addr,
+          id,
+        });
         continue;
       }
       s.pending.delete(id);
@@ -356,8 +464,20 @@ export class BatchCommandsTransport implements TikvTransport {
       this.#stats.responsesMatched++;
       const cmd: ResponseCmd | undefined = msg.responses[i]?.cmd;
       if (cmd === undefined || cmd.$case !== p.caseName) {
-        const got = cmd === undefined ? (msg.responses[i] === undefined ? 'no response' : 'an empty response') : `a ${cmd.$case} response`;
-        p.reject(new TransportError('KV:Client:BatchMismatch', grpc.status.INTERNAL, s.addr, `BatchCommands request ${id} (${p.caseName}) to ${s.addr} got ${got}`));
+        const got =
+          cmd === undefined
+            ? msg.responses[i] === undefined
+              ? 'no response'
+              : 'an empty response'
+            : `a ${cmd.$case} response`;
+        p.reject(
+          new TransportError(
+            'KV:Client:BatchMismatch',
+            grpc.status.INTERNAL,
+            s.addr,
+            `BatchCommands request ${id} (${p.caseName}) to ${s.addr} got ${got}`,
+          ),
+        );
         continue;
       }
       p.resolve(cmd.value);
@@ -365,18 +485,37 @@ export class BatchCommandsTransport implements TikvTransport {
   }
 
   /** Marks the stream failed (once): forgets it, rejects all its requests and cancels the call. */
-  #fail(s: StoreStream, code: TransportErrorCode, grpcCode: grpc.status, message: string, cause?: unknown): void {
+  #fail(
+    s: StoreStream,
+    code: TransportErrorCode,
+    grpcCode: grpc.status,
+    message: string,
+    cause?: unknown,
+  ): void {
     if (s.done) return;
     s.done = true;
     if (this.#streams.get(s.addr) === s) this.#streams.delete(s.addr);
     const inFlight = [...s.pending.values()];
     s.pending.clear();
     s.queue = [];
-    if (inFlight.length > 0) this.#logger?.debug('BatchCommands stream failed', { addr: s.addr, inFlight: inFlight.length, error: message });
+    if (inFlight.length > 0)
+      this.#logger?.debug('BatchCommands stream failed', {
+        addr: s.addr,
+        inFlight: inFlight.length,
+        error: message,
+      });
     for (const p of inFlight) {
       p.timer?.cancel();
       p.timer = undefined;
-      p.reject(new TransportError(code, grpcCode, s.addr, `${message} (${p.caseName} request ${p.id} lost)`, cause === undefined ? undefined : { cause }));
+      p.reject(
+        new TransportError(
+          code,
+          grpcCode,
+          s.addr,
+          `${message} (${p.caseName} request ${p.id} lost)`,
+          cause === undefined ? undefined : { cause },
+        ),
+      );
     }
     s.call.cancel();
   }

@@ -33,11 +33,18 @@ export interface GrpcTransportOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
-/** The channel options every transport of this package starts from (no message size limit, keepalive every 10 s). */
+/**
+ * The channel options every transport of this package starts from: no message size limit,
+ * keepalive every 10 s, and reconnect backoff from 100 ms up to 3 s (client-go's connection
+ * backoff; grpc-js's own default grows to 120 s, which would keep a restarted store unreachable
+ * long after it is back).
+ */
 export const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,
   'grpc.keepalive_time_ms': 10000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 3000,
 };
 
 /**
