@@ -13,6 +13,7 @@ import {
   TikvClient,
   cleanupDirs,
   contextOf,
+  dec,
   enc,
   regionFor,
   regionsOf,
@@ -222,6 +223,25 @@ describe('remote mode (--host, debugpb.Debug)', () => {
     expect(await fails('--host', kv.addr, 'failpoint', 'inject', 'x', 'bogus(')).toMatch(
       /INVALID_ARGUMENT/,
     );
+  });
+
+  it('an injected kv_service failpoint fails that command until it is recovered', async () => {
+    const client = new TikvClient(kv.addr);
+    try {
+      const get = (): Promise<kvrpcpb.RawGetResponse> =>
+        client.call<kvrpcpb.RawGetResponse>(
+          'rawGet',
+          kvrpcpb.RawGetRequest.fromPartial({ context: contextOf(region), key: enc('r-a') }),
+        );
+      await ok('--host', kv.addr, 'failpoint', 'inject', 'kv_service::raw_get=return');
+      expect((await get()).error).toMatch(/injected by failpoint kv_service::raw_get/);
+      await ok('--host', kv.addr, 'failpoint', 'recover', 'kv_service::raw_get');
+      const r = await get();
+      expect(r.error).toBe('');
+      expect(dec(r.value)).toBe('raw-1');
+    } finally {
+      client.close();
+    }
   });
 
   it('fails with one line for an unreachable host and bad input', async () => {

@@ -34,7 +34,9 @@ export class KeyNotInRegionError extends TikvError {
     readonly key: Uint8Array,
     readonly region: metapb.Region,
   ) {
-    super(`Key ${toHex(key)} is not in region ${region.id} [${toHex(region.startKey)}, ${toHex(region.endKey)})`);
+    super(
+      `Key ${toHex(key)} is not in region ${region.id} [${toHex(region.startKey)}, ${toHex(region.endKey)})`,
+    );
   }
 }
 
@@ -68,7 +70,9 @@ export class RaftEntryTooLargeError extends TikvError {
     readonly entrySizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super(`Raft entry of region ${regionId} is too large: ${entrySizeBytes} bytes, limit ${limitBytes}`);
+    super(
+      `Raft entry of region ${regionId} is too large: ${entrySizeBytes} bytes, limit ${limitBytes}`,
+    );
   }
 }
 
@@ -91,6 +95,14 @@ export class InvalidArgumentError extends TikvError {
   readonly code = 'KV:Server:InvalidArgument';
 }
 
+/** A request failed on purpose by a `return` task of a `kv_service::*` failpoint. */
+export class InjectedFailureError extends TikvError {
+  readonly code = 'KV:Server:InjectedFailure';
+  constructor(point: string) {
+    super(`Request failed: injected by failpoint ${point}`);
+  }
+}
+
 /**
  * The one mapping from typed errors to `errorpb.Error` (STYLE.md §5): region errors of the store
  * and storage's scheduler-busy. Returns undefined for every other error (those become the
@@ -98,15 +110,26 @@ export class InvalidArgumentError extends TikvError {
  */
 export function toRegionError(e: unknown): errorpb.Error | undefined {
   if (e instanceof RegionNotFoundError) {
-    return errorpb.Error.fromPartial({ message: e.message, regionNotFound: { regionId: e.regionId } });
+    return errorpb.Error.fromPartial({
+      message: e.message,
+      regionNotFound: { regionId: e.regionId },
+    });
   }
   if (e instanceof EpochNotMatchError) {
-    return errorpb.Error.fromPartial({ message: e.message, epochNotMatch: { currentRegions: [...e.currentRegions] } });
+    return errorpb.Error.fromPartial({
+      message: e.message,
+      epochNotMatch: { currentRegions: [...e.currentRegions] },
+    });
   }
   if (e instanceof KeyNotInRegionError) {
     return errorpb.Error.fromPartial({
       message: e.message,
-      keyNotInRegion: { key: e.key, regionId: e.region.id, startKey: e.region.startKey, endKey: e.region.endKey },
+      keyNotInRegion: {
+        key: e.key,
+        regionId: e.region.id,
+        startKey: e.region.startKey,
+        endKey: e.region.endKey,
+      },
     });
   }
   if (e instanceof StoreNotMatchError) {
@@ -128,7 +151,10 @@ export function toRegionError(e: unknown): errorpb.Error | undefined {
     });
   }
   if (e instanceof SchedTooBusyError) {
-    return errorpb.Error.fromPartial({ message: e.message, serverIsBusy: { reason: 'scheduler is busy', backoffMs: 0n } });
+    return errorpb.Error.fromPartial({
+      message: e.message,
+      serverIsBusy: { reason: 'scheduler is busy', backoffMs: 0n },
+    });
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ export {
   RaftEntryTooLargeError,
   ClusterIdMismatchError,
   InvalidArgumentError,
+  InjectedFailureError,
   toRegionError,
 } from './errors';
 export { RegionManager, isKeyInRegion, cloneRegion, type RegionContext, type RegionCheck, type CheckedRegion, type KeyMode } from './region-manager';

@@ -31,11 +31,25 @@ async function setup(options: { pendingWriteThresholdBytes?: number } = {}) {
   const storage = new Storage({ engine, clock: rt.clock, ...options });
   const raw = new RawStore({ engine, clock: rt.clock });
   const flow = new FlowStats();
-  const service = new KvService({ storage, raw, regions: node.regions, splitter: node, flow, metrics: createServerMetrics(registry), clock: rt.clock, logger: rt.logger });
+  const service = new KvService({
+    storage,
+    raw,
+    regions: node.regions,
+    splitter: node,
+    flow,
+    metrics: createServerMetrics(registry),
+    clock: rt.clock,
+    logger: rt.logger,
+    failpoints: rt.failpoints,
+  });
   const region = node.regions.regions()[0];
   if (region === undefined) throw new Error('no region');
-  const ctx = kvrpcpb.Context.fromPartial({ regionId: region.id, regionEpoch: region.regionEpoch, peer: region.peers[0] });
-  return { service, ctx, registry, flow, region, node };
+  const ctx = kvrpcpb.Context.fromPartial({
+    regionId: region.id,
+    regionEpoch: region.regionEpoch,
+    peer: region.peers[0],
+  });
+  return { service, ctx, registry, flow, region, node, rt };
 }
 
 /** A stand-in for grpc-js's server duplex stream. */
@@ -67,35 +81,93 @@ describe('KvService', () => {
   it('serves raw commands and counts traffic and metrics', async () => {
     const { service, ctx, registry, flow, region } = await setup();
     const c = service.commands;
-    expect(await c.RawPut(kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: enc('v') }))).toEqual(kvrpcpb.RawPutResponse.fromPartial({}));
+    expect(
+      await c.RawPut(
+        kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: enc('v') }),
+      ),
+    ).toEqual(kvrpcpb.RawPutResponse.fromPartial({}));
     const got = await c.RawGet(kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('k') }));
     expect(dec(got.value)).toBe('v');
-    expect(flow.takeRegion(region.id)).toEqual({ keysRead: 1, bytesRead: 2, keysWritten: 1, bytesWritten: 2 });
-    expect(await registry.exposition()).toMatch(/tikv_grpc_msg_duration_seconds_count\{type="raw_put"\} 1/);
+    expect(flow.takeRegion(region.id)).toEqual({
+      keysRead: 1,
+      bytesRead: 2,
+      keysWritten: 1,
+      bytesWritten: 2,
+    });
+    expect(await registry.exposition()).toMatch(
+      /tikv_grpc_msg_duration_seconds_count\{type="raw_put"\} 1/,
+    );
   });
 
   it('puts raw errors in the error string, txn errors in KeyError and region errors in region_error', async () => {
     const { service, ctx } = await setup();
     const c = service.commands;
-    const ttl = await c.RawPut(kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: enc('v'), ttl: 10n }));
+    const ttl = await c.RawPut(
+      kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: enc('v'), ttl: 10n }),
+    );
     expect(ttl.error).toMatch(/ttl is not enabled/);
-    await c.Prewrite(kvrpcpb.PrewriteRequest.fromPartial({ context: ctx, mutations: [{ op: kvrpcpb.Op.Put, key: enc('t'), value: enc('1') }], primaryLock: enc('t'), startVersion: 10n, lockTtl: 100n }));
-    const locked = await c.Get(kvrpcpb.GetRequest.fromPartial({ context: ctx, key: enc('t'), version: 20n }));
+    await c.Prewrite(
+      kvrpcpb.PrewriteRequest.fromPartial({
+        context: ctx,
+        mutations: [{ op: kvrpcpb.Op.Put, key: enc('t'), value: enc('1') }],
+        primaryLock: enc('t'),
+        startVersion: 10n,
+        lockTtl: 100n,
+      }),
+    );
+    const locked = await c.Get(
+      kvrpcpb.GetRequest.fromPartial({ context: ctx, key: enc('t'), version: 20n }),
+    );
     expect(locked.error?.locked?.lockVersion).toBe(10n);
-    const commitBad = await c.Commit(kvrpcpb.CommitRequest.fromPartial({ context: ctx, keys: [enc('t')], startVersion: 10n, commitVersion: 5n }));
+    const commitBad = await c.Commit(
+      kvrpcpb.CommitRequest.fromPartial({
+        context: ctx,
+        keys: [enc('t')],
+        startVersion: 10n,
+        commitVersion: 5n,
+      }),
+    );
     expect(commitBad.error?.abort).not.toBe('');
-    const tooLarge = await c.RawPut(kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: new Uint8Array(2000) }));
+    const tooLarge = await c.RawPut(
+      kvrpcpb.RawPutRequest.fromPartial({
+        context: ctx,
+        key: enc('k'),
+        value: new Uint8Array(2000),
+      }),
+    );
     expect(tooLarge.regionError?.raftEntryTooLarge?.entrySize).toBe(2001n);
-    const scanErr = await c.RawScan(kvrpcpb.RawScanRequest.fromPartial({ context: { ...ctx, regionId: 77n }, startKey: enc('a'), limit: 1 }));
+    const scanErr = await c.RawScan(
+      kvrpcpb.RawScanRequest.fromPartial({
+        context: { ...ctx, regionId: 77n },
+        startKey: enc('a'),
+        limit: 1,
+      }),
+    );
     expect(scanErr.regionError?.regionNotFound?.regionId).toBe(77n);
-    const badPessimistic = await c.PessimisticLock(kvrpcpb.PessimisticLockRequest.fromPartial({ context: ctx, mutations: [{ op: kvrpcpb.Op.Put, key: enc('p') }], primaryLock: enc('p'), startVersion: 1n, forUpdateTs: 1n }));
+    const badPessimistic = await c.PessimisticLock(
+      kvrpcpb.PessimisticLockRequest.fromPartial({
+        context: ctx,
+        mutations: [{ op: kvrpcpb.Op.Put, key: enc('p') }],
+        primaryLock: enc('p'),
+        startVersion: 1n,
+        forUpdateTs: 1n,
+      }),
+    );
     expect(badPessimistic.errors[0]?.abort).toMatch(/not a pessimistic lock/);
   });
 
   it('answers ServerIsBusy when the scheduler is over its pending-write threshold', async () => {
     const { service, ctx } = await setup({ pendingWriteThresholdBytes: 1 });
     const reqs = ['a', 'b', 'c'].map((k, i) =>
-      service.commands.Prewrite(kvrpcpb.PrewriteRequest.fromPartial({ context: ctx, mutations: [{ op: kvrpcpb.Op.Put, key: enc(k), value: enc('1') }], primaryLock: enc(k), startVersion: BigInt(10 + i), lockTtl: 100n })),
+      service.commands.Prewrite(
+        kvrpcpb.PrewriteRequest.fromPartial({
+          context: ctx,
+          mutations: [{ op: kvrpcpb.Op.Put, key: enc(k), value: enc('1') }],
+          primaryLock: enc(k),
+          startVersion: BigInt(10 + i),
+          lockTtl: 100n,
+        }),
+      ),
     );
     const res = await Promise.all(reqs);
     expect(res.some((r) => r.regionError?.serverIsBusy !== undefined)).toBe(true);
@@ -104,22 +176,52 @@ describe('KvService', () => {
   it('answers BatchCommands entries with their ids, the probe included, through the same handlers', async () => {
     const { service, ctx } = await setup();
     const stream = new FakeStream();
-    service.batchCommands(stream as unknown as grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>);
+    service.batchCommands(
+      stream as unknown as grpc.ServerDuplexStream<
+        tikvpb.BatchCommandsRequest,
+        tikvpb.BatchCommandsResponse
+      >,
+    );
     stream.emit(
       'data',
       tikvpb.BatchCommandsRequest.fromPartial({
         requests: [
-          { cmd: { $case: 'RawPut', value: kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('b'), value: enc('1') }) } },
+          {
+            cmd: {
+              $case: 'RawPut',
+              value: kvrpcpb.RawPutRequest.fromPartial({
+                context: ctx,
+                key: enc('b'),
+                value: enc('1'),
+              }),
+            },
+          },
           { cmd: { $case: 'Empty', value: { testId: 9n } } },
         ],
         requestIds: [5n, 6n],
       }),
     );
     await settle();
-    stream.emit('data', tikvpb.BatchCommandsRequest.fromPartial({ requests: [{ cmd: { $case: 'RawGet', value: kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('b') }) } }], requestIds: [7n] }));
+    stream.emit(
+      'data',
+      tikvpb.BatchCommandsRequest.fromPartial({
+        requests: [
+          {
+            cmd: {
+              $case: 'RawGet',
+              value: kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('b') }),
+            },
+          },
+        ],
+        requestIds: [7n],
+      }),
+    );
     await settle();
     const byId = new Map<bigint, tikvpb.BatchCommandsResponse_Response>();
-    for (const m of stream.written) m.requestIds.forEach((id, i) => byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response));
+    for (const m of stream.written)
+      m.requestIds.forEach((id, i) =>
+        byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response),
+      );
     expect(byId.get(6n)?.cmd).toEqual({ $case: 'Empty', value: { testId: 9n } });
     expect(byId.get(5n)?.cmd?.$case).toBe('RawPut');
     const get = byId.get(7n)?.cmd;
@@ -132,8 +234,19 @@ describe('KvService', () => {
   it('fails the stream with UNIMPLEMENTED for a command it does not serve', async () => {
     const { service } = await setup();
     const stream = new FakeStream();
-    service.batchCommands(stream as unknown as grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>);
-    stream.emit('data', tikvpb.BatchCommandsRequest.fromPartial({ requests: [{ cmd: { $case: 'Coprocessor', value: {} } }], requestIds: [1n] }));
+    service.batchCommands(
+      stream as unknown as grpc.ServerDuplexStream<
+        tikvpb.BatchCommandsRequest,
+        tikvpb.BatchCommandsResponse
+      >,
+    );
+    stream.emit(
+      'data',
+      tikvpb.BatchCommandsRequest.fromPartial({
+        requests: [{ cmd: { $case: 'Coprocessor', value: {} } }],
+        requestIds: [1n],
+      }),
+    );
     await settle();
     expect(stream.error?.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(stream.error?.details).toMatch(/Coprocessor/);
@@ -142,10 +255,15 @@ describe('KvService', () => {
   it('refuses new calls while draining', async () => {
     const { service, ctx } = await setup();
     await service.drain();
-    const impl = service.implementation() as unknown as { rawGet: grpc.handleUnaryCall<kvrpcpb.RawGetRequest, kvrpcpb.RawGetResponse> };
+    const impl = service.implementation() as unknown as {
+      rawGet: grpc.handleUnaryCall<kvrpcpb.RawGetRequest, kvrpcpb.RawGetResponse>;
+    };
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      impl.rawGet({ request: kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('k') }) } as grpc.ServerUnaryCall<kvrpcpb.RawGetRequest, kvrpcpb.RawGetResponse>, (e) =>
-        resolve(e as grpc.ServiceError | null),
+      impl.rawGet(
+        {
+          request: kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('k') }),
+        } as grpc.ServerUnaryCall<kvrpcpb.RawGetRequest, kvrpcpb.RawGetResponse>,
+        (e) => resolve(e as grpc.ServiceError | null),
       ),
     );
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);
@@ -153,9 +271,39 @@ describe('KvService', () => {
 
   it('splits a region through SplitRegion', async () => {
     const { service, ctx, node } = await setup();
-    const res = await service.commands.SplitRegion(kvrpcpb.SplitRegionRequest.fromPartial({ context: ctx, splitKeys: [enc('m')], isRawKv: true }));
+    const res = await service.commands.SplitRegion(
+      kvrpcpb.SplitRegionRequest.fromPartial({
+        context: ctx,
+        splitKeys: [enc('m')],
+        isRawKv: true,
+      }),
+    );
     expect(res.regions.length).toBe(2);
     expect(res.left?.endKey).toEqual(enc('m'));
     expect(node.regions.size).toBe(2);
+  });
+
+  it('evaluates a kv_service::<command> failpoint before the command', async () => {
+    const { service, ctx, rt } = await setup();
+    await service.commands.RawPut(
+      kvrpcpb.RawPutRequest.fromPartial({ context: ctx, key: enc('k'), value: enc('v') }),
+    );
+    rt.failpoints.set('kv_service::raw_get', 'return');
+    const failed = await service.commands.RawGet(
+      kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('k') }),
+    );
+    expect(failed.error).toMatch(/injected by failpoint kv_service::raw_get/);
+    // Other commands are untouched; a throw task becomes the error too.
+    rt.failpoints.set('kv_service::kv_get', 'panic(boom)');
+    const txn = await service.commands.Get(
+      kvrpcpb.GetRequest.fromPartial({ context: ctx, key: enc('k'), version: 10n }),
+    );
+    expect(txn.error?.abort).toMatch(/boom/);
+    rt.failpoints.remove('kv_service::raw_get');
+    const ok = await service.commands.RawGet(
+      kvrpcpb.RawGetRequest.fromPartial({ context: ctx, key: enc('k') }),
+    );
+    expect(ok.error).toBe('');
+    expect(dec(ok.value)).toBe('v');
   });
 });

@@ -1,9 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { Key } from '@tikv-ts/codec';
 import { kvrpcpb, tikvpb, type errorpb, type metapb } from '@tikv-ts/proto';
-import { extractKeyError, mutationFromProto, type RawStore, type ScanEntry, type Storage } from '@tikv-ts/storage';
-import type { Clock, Logger } from '@tikv-ts/util';
-import { InvalidArgumentError, toRegionError } from './errors';
+import {
+  extractKeyError,
+  mutationFromProto,
+  type RawStore,
+  type ScanEntry,
+  type Storage,
+} from '@tikv-ts/storage';
+import type { Clock, Failpoints, Logger } from '@tikv-ts/util';
+import { InjectedFailureError, InvalidArgumentError, toRegionError } from './errors';
 import type { FlowStats } from './flow-stats';
 import type { ServerMetrics } from './metrics';
 import type { CheckedRegion, RegionCheck, RegionManager } from './region-manager';
@@ -23,6 +29,14 @@ export interface KvServiceOptions {
   readonly metrics: ServerMetrics;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * Failpoints evaluated before each command, named `kv_service::<command>` with the command's
+   * metric label (`kv_service::raw_get`, `kv_service::kv_prewrite`, ...): a `throw` (or `panic`)
+   * task fails the request with an error response, `return` fails it with "injected by
+   * failpoint", `delay`/`pause` hold it. Set through `debugpb.Debug/InjectFailPoint`
+   * (`tikv-ctl failpoint inject`) or the `--failpoints` start-up option.
+   */
+  readonly failpoints?: Failpoints;
 }
 
 /** How a command's errors that are not region errors go into its response. */
@@ -52,7 +66,8 @@ function keyErrorOf(e: unknown): kvrpcpb.KeyError {
 function toKvPairs(entries: readonly ScanEntry[]): { pairs: kvrpcpb.KvPair[]; bytes: number } {
   let bytes = 0;
   const pairs = entries.map((p) => {
-    if (p.error !== undefined) return kvrpcpb.KvPair.fromPartial({ key: p.key, error: keyErrorOf(p.error) });
+    if (p.error !== undefined)
+      return kvrpcpb.KvPair.fromPartial({ key: p.key, error: keyErrorOf(p.error) });
     bytes += p.key.length + p.value.length;
     return kvrpcpb.KvPair.fromPartial({ key: p.key, value: p.value });
   });
@@ -101,7 +116,9 @@ type BatchCase = Exclude<NonNullable<tikvpb.BatchCommandsRequest_Request['cmd']>
  */
 export class KvService {
   readonly #o: KvServiceOptions;
-  readonly #streams = new Set<grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>>();
+  readonly #streams = new Set<
+    grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>
+  >();
   #inFlight = 0;
   #idle: (() => void)[] = [];
   #closing = false;
@@ -128,13 +145,16 @@ export class KvService {
     errorField: ErrorField,
     run: (req: Req, ctx: kvrpcpb.Context) => Promise<Res>,
   ): CommandHandler<Req, Res> {
-    const { metrics, clock } = this.#o;
+    const { metrics, clock, failpoints } = this.#o;
     const duration = metrics.grpcMsgDuration.labels(label);
     const fail = metrics.grpcMsgFail.labels(label);
+    const point = `kv_service::${label}`;
     return async (req: Req): Promise<Res> => {
       const start = clock.monotonicMs();
       this.#inFlight++;
       try {
+        if (failpoints?.enabled === true && (await failpoints.eval(point)) !== undefined)
+          throw new InjectedFailureError(point);
         return await run(req, req.context ?? EMPTY_CTX);
       } catch (e: unknown) {
         fail.inc();
@@ -150,13 +170,24 @@ export class KvService {
     };
   }
 
-  #errorResponse<Res>(label: string, response: ResponseType<Res>, field: ErrorField, e: unknown): Res {
+  #errorResponse<Res>(
+    label: string,
+    response: ResponseType<Res>,
+    field: ErrorField,
+    e: unknown,
+  ): Res {
     const regionError: errorpb.Error | undefined = toRegionError(e);
     if (regionError !== undefined) {
-      if (regionError.serverIsBusy !== undefined) this.#o.metrics.schedulerTooBusy.labels(label).inc();
+      if (regionError.serverIsBusy !== undefined)
+        this.#o.metrics.schedulerTooBusy.labels(label).inc();
       return response.fromPartial({ regionError });
     }
-    if (!(e instanceof Error) || e.constructor === Error || e instanceof TypeError || e instanceof RangeError) {
+    if (
+      !(e instanceof Error) ||
+      e.constructor === Error ||
+      e instanceof TypeError ||
+      e instanceof RangeError
+    ) {
       this.#o.logger.debug('request failed', { type: label, error: errorMessage(e) });
     }
     switch (field) {
@@ -183,7 +214,9 @@ export class KvService {
     try {
       return await run();
     } finally {
-      this.#o.metrics.schedulerCommandDuration.labels(label).observe((this.#o.clock.monotonicMs() - start) / 1000);
+      this.#o.metrics.schedulerCommandDuration
+        .labels(label)
+        .observe((this.#o.clock.monotonicMs() - start) / 1000);
     }
   }
 
@@ -192,343 +225,645 @@ export class KvService {
     const { storage, raw, flow, splitter } = this.#o;
     return {
       // ---- raw ----
-      RawGet: this.#cmd('raw_get', kvrpcpb.RawGetResponse, 'error-string', async (r: kvrpcpb.RawGetRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')] });
-        const value = await raw.get(ctx, { key: r.key, cf: r.cf });
-        flow.read(region.id, value === undefined ? 0 : 1, value === undefined ? 0 : r.key.length + value.length);
-        return value === undefined
-          ? kvrpcpb.RawGetResponse.fromPartial({ notFound: true })
-          : kvrpcpb.RawGetResponse.fromPartial({ value });
-      }),
-      RawBatchGet: this.#cmd('raw_batch_get', kvrpcpb.RawBatchGetResponse, 'pairs', async (r: kvrpcpb.RawBatchGetRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'raw', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        const pairs = await raw.batchGet(ctx, { keys: r.keys, cf: r.cf });
-        flow.read(region.id, pairs.length, pairBytes(pairs));
-        return kvrpcpb.RawBatchGetResponse.fromPartial({ pairs: pairs.map((p) => ({ key: p.key, value: p.value })) });
-      }),
-      RawPut: this.#cmd('raw_put', kvrpcpb.RawPutResponse, 'error-string', async (r: kvrpcpb.RawPutRequest, ctx) => {
-        const bytes = r.key.length + r.value.length;
-        const { region } = this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')], writeBytes: bytes });
-        await raw.put(ctx, { key: r.key, value: r.value, ttl: r.ttl, forCas: r.forCas, cf: r.cf });
-        flow.written(region.id, 1, bytes);
-        return kvrpcpb.RawPutResponse.fromPartial({});
-      }),
-      RawBatchPut: this.#cmd('raw_batch_put', kvrpcpb.RawBatchPutResponse, 'error-string', async (r: kvrpcpb.RawBatchPutRequest, ctx) => {
-        const bytes = pairBytes(r.pairs);
-        const { region } = this.#check(ctx, { mode: 'raw', keys: r.pairs.map((p) => nonEmpty(p.key, 'Key')), writeBytes: bytes });
-        const ttls = r.ttls.length === 0 && r.ttl !== 0n ? [r.ttl] : r.ttls;
-        await raw.batchPut(ctx, { pairs: r.pairs, ttls, forCas: r.forCas, cf: r.cf });
-        flow.written(region.id, r.pairs.length, bytes);
-        return kvrpcpb.RawBatchPutResponse.fromPartial({});
-      }),
-      RawDelete: this.#cmd('raw_delete', kvrpcpb.RawDeleteResponse, 'error-string', async (r: kvrpcpb.RawDeleteRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')], writeBytes: r.key.length });
-        await raw.delete(ctx, { key: r.key, forCas: r.forCas, cf: r.cf });
-        flow.written(region.id, 1, r.key.length);
-        return kvrpcpb.RawDeleteResponse.fromPartial({});
-      }),
-      RawBatchDelete: this.#cmd('raw_batch_delete', kvrpcpb.RawBatchDeleteResponse, 'error-string', async (r: kvrpcpb.RawBatchDeleteRequest, ctx) => {
-        const bytes = keysBytes(r.keys);
-        const { region } = this.#check(ctx, { mode: 'raw', keys: r.keys.map((k) => nonEmpty(k, 'Key')), writeBytes: bytes });
-        await raw.batchDelete(ctx, { keys: r.keys, forCas: r.forCas, cf: r.cf });
-        flow.written(region.id, r.keys.length, bytes);
-        return kvrpcpb.RawBatchDeleteResponse.fromPartial({});
-      }),
-      RawScan: this.#cmd('raw_scan', kvrpcpb.RawScanResponse, 'kvs', async (r: kvrpcpb.RawScanRequest, ctx) => {
-        const { region, clampedBound } = this.#check(ctx, {
-          mode: 'raw',
-          range: { start: r.startKey, end: r.endKey, reverse: r.reverse },
-        });
-        const kvs = await raw.scan(ctx, { startKey: r.startKey, endKey: clampedBound, limit: r.limit, keyOnly: r.keyOnly, reverse: r.reverse, cf: r.cf });
-        flow.read(region.id, kvs.length, pairBytes(kvs));
-        return kvrpcpb.RawScanResponse.fromPartial({ kvs: kvs.map((p) => ({ key: p.key, value: p.value })) });
-      }),
-      RawDeleteRange: this.#cmd('raw_delete_range', kvrpcpb.RawDeleteRangeResponse, 'error-string', async (r: kvrpcpb.RawDeleteRangeRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'raw', containedRange: { start: r.startKey, end: r.endKey } });
-        await raw.deleteRange(ctx, { startKey: r.startKey, endKey: r.endKey, cf: r.cf });
-        flow.written(region.id, 1, r.startKey.length + r.endKey.length);
-        return kvrpcpb.RawDeleteRangeResponse.fromPartial({});
-      }),
-      RawBatchScan: this.#cmd('raw_batch_scan', kvrpcpb.RawBatchScanResponse, 'kvs', async (r: kvrpcpb.RawBatchScanRequest, ctx) => {
-        let regionId = 0n;
-        const ranges = r.ranges.map((range) => {
-          const c = this.#check(ctx, { mode: 'raw', range: { start: range.startKey, end: range.endKey, reverse: r.reverse } });
-          regionId = c.region.id;
-          return { startKey: range.startKey, endKey: c.clampedBound };
-        });
-        if (ranges.length === 0) this.#check(ctx, { mode: 'raw' });
-        const kvs = await raw.batchScan(ctx, { ranges, eachLimit: r.eachLimit, keyOnly: r.keyOnly, reverse: r.reverse, cf: r.cf });
-        flow.read(regionId, kvs.length, pairBytes(kvs));
-        return kvrpcpb.RawBatchScanResponse.fromPartial({ kvs: kvs.map((p) => ({ key: p.key, value: p.value })) });
-      }),
-      RawGetKeyTTL: this.#cmd('raw_get_key_ttl', kvrpcpb.RawGetKeyTTLResponse, 'error-string', async (r: kvrpcpb.RawGetKeyTTLRequest, ctx) => {
-        this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')] });
-        const ttl = await raw.getKeyTtl(ctx, { key: r.key, cf: r.cf });
-        return ttl === undefined ? kvrpcpb.RawGetKeyTTLResponse.fromPartial({ notFound: true }) : kvrpcpb.RawGetKeyTTLResponse.fromPartial({ ttl });
-      }),
-      RawCompareAndSwap: this.#cmd('raw_compare_and_swap', kvrpcpb.RawCASResponse, 'error-string', async (r: kvrpcpb.RawCASRequest, ctx) => {
-        const bytes = r.key.length + r.value.length;
-        const { region } = this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')], writeBytes: bytes });
-        const res = await raw.compareAndSwap(ctx, {
-          key: r.key,
-          value: r.value,
-          previousNotExist: r.previousNotExist,
-          previousValue: r.previousValue,
-          ttl: r.ttl,
-          cf: r.cf,
-        });
-        if (res.succeed) flow.written(region.id, 1, bytes);
-        return kvrpcpb.RawCASResponse.fromPartial({
-          succeed: res.succeed,
-          previousNotExist: res.previousValue === undefined,
-          previousValue: res.previousValue ?? EMPTY,
-        });
-      }),
-      RawChecksum: this.#cmd('raw_checksum', kvrpcpb.RawChecksumResponse, 'error-string', async (r: kvrpcpb.RawChecksumRequest, ctx) => {
-        const ranges = r.ranges.map((range) => {
-          const c = this.#check(ctx, { mode: 'raw', range: { start: range.startKey, end: range.endKey } });
-          return { startKey: range.startKey, endKey: c.clampedBound };
-        });
-        if (ranges.length === 0) this.#check(ctx, { mode: 'raw' });
-        const res = await raw.checksum(ctx, { algorithm: r.algorithm, ranges });
-        return kvrpcpb.RawChecksumResponse.fromPartial({ checksum: res.checksum, totalKvs: res.totalKvs, totalBytes: res.totalBytes });
-      }),
+      RawGet: this.#cmd(
+        'raw_get',
+        kvrpcpb.RawGetResponse,
+        'error-string',
+        async (r: kvrpcpb.RawGetRequest, ctx) => {
+          const { region } = this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')] });
+          const value = await raw.get(ctx, { key: r.key, cf: r.cf });
+          flow.read(
+            region.id,
+            value === undefined ? 0 : 1,
+            value === undefined ? 0 : r.key.length + value.length,
+          );
+          return value === undefined
+            ? kvrpcpb.RawGetResponse.fromPartial({ notFound: true })
+            : kvrpcpb.RawGetResponse.fromPartial({ value });
+        },
+      ),
+      RawBatchGet: this.#cmd(
+        'raw_batch_get',
+        kvrpcpb.RawBatchGetResponse,
+        'pairs',
+        async (r: kvrpcpb.RawBatchGetRequest, ctx) => {
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: r.keys.map((k) => nonEmpty(k, 'Key')),
+          });
+          const pairs = await raw.batchGet(ctx, { keys: r.keys, cf: r.cf });
+          flow.read(region.id, pairs.length, pairBytes(pairs));
+          return kvrpcpb.RawBatchGetResponse.fromPartial({
+            pairs: pairs.map((p) => ({ key: p.key, value: p.value })),
+          });
+        },
+      ),
+      RawPut: this.#cmd(
+        'raw_put',
+        kvrpcpb.RawPutResponse,
+        'error-string',
+        async (r: kvrpcpb.RawPutRequest, ctx) => {
+          const bytes = r.key.length + r.value.length;
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: [nonEmpty(r.key, 'Key')],
+            writeBytes: bytes,
+          });
+          await raw.put(ctx, {
+            key: r.key,
+            value: r.value,
+            ttl: r.ttl,
+            forCas: r.forCas,
+            cf: r.cf,
+          });
+          flow.written(region.id, 1, bytes);
+          return kvrpcpb.RawPutResponse.fromPartial({});
+        },
+      ),
+      RawBatchPut: this.#cmd(
+        'raw_batch_put',
+        kvrpcpb.RawBatchPutResponse,
+        'error-string',
+        async (r: kvrpcpb.RawBatchPutRequest, ctx) => {
+          const bytes = pairBytes(r.pairs);
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: r.pairs.map((p) => nonEmpty(p.key, 'Key')),
+            writeBytes: bytes,
+          });
+          const ttls = r.ttls.length === 0 && r.ttl !== 0n ? [r.ttl] : r.ttls;
+          await raw.batchPut(ctx, { pairs: r.pairs, ttls, forCas: r.forCas, cf: r.cf });
+          flow.written(region.id, r.pairs.length, bytes);
+          return kvrpcpb.RawBatchPutResponse.fromPartial({});
+        },
+      ),
+      RawDelete: this.#cmd(
+        'raw_delete',
+        kvrpcpb.RawDeleteResponse,
+        'error-string',
+        async (r: kvrpcpb.RawDeleteRequest, ctx) => {
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: [nonEmpty(r.key, 'Key')],
+            writeBytes: r.key.length,
+          });
+          await raw.delete(ctx, { key: r.key, forCas: r.forCas, cf: r.cf });
+          flow.written(region.id, 1, r.key.length);
+          return kvrpcpb.RawDeleteResponse.fromPartial({});
+        },
+      ),
+      RawBatchDelete: this.#cmd(
+        'raw_batch_delete',
+        kvrpcpb.RawBatchDeleteResponse,
+        'error-string',
+        async (r: kvrpcpb.RawBatchDeleteRequest, ctx) => {
+          const bytes = keysBytes(r.keys);
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: r.keys.map((k) => nonEmpty(k, 'Key')),
+            writeBytes: bytes,
+          });
+          await raw.batchDelete(ctx, { keys: r.keys, forCas: r.forCas, cf: r.cf });
+          flow.written(region.id, r.keys.length, bytes);
+          return kvrpcpb.RawBatchDeleteResponse.fromPartial({});
+        },
+      ),
+      RawScan: this.#cmd(
+        'raw_scan',
+        kvrpcpb.RawScanResponse,
+        'kvs',
+        async (r: kvrpcpb.RawScanRequest, ctx) => {
+          const { region, clampedBound } = this.#check(ctx, {
+            mode: 'raw',
+            range: { start: r.startKey, end: r.endKey, reverse: r.reverse },
+          });
+          const kvs = await raw.scan(ctx, {
+            startKey: r.startKey,
+            endKey: clampedBound,
+            limit: r.limit,
+            keyOnly: r.keyOnly,
+            reverse: r.reverse,
+            cf: r.cf,
+          });
+          flow.read(region.id, kvs.length, pairBytes(kvs));
+          return kvrpcpb.RawScanResponse.fromPartial({
+            kvs: kvs.map((p) => ({ key: p.key, value: p.value })),
+          });
+        },
+      ),
+      RawDeleteRange: this.#cmd(
+        'raw_delete_range',
+        kvrpcpb.RawDeleteRangeResponse,
+        'error-string',
+        async (r: kvrpcpb.RawDeleteRangeRequest, ctx) => {
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            containedRange: { start: r.startKey, end: r.endKey },
+          });
+          await raw.deleteRange(ctx, { startKey: r.startKey, endKey: r.endKey, cf: r.cf });
+          flow.written(region.id, 1, r.startKey.length + r.endKey.length);
+          return kvrpcpb.RawDeleteRangeResponse.fromPartial({});
+        },
+      ),
+      RawBatchScan: this.#cmd(
+        'raw_batch_scan',
+        kvrpcpb.RawBatchScanResponse,
+        'kvs',
+        async (r: kvrpcpb.RawBatchScanRequest, ctx) => {
+          let regionId = 0n;
+          const ranges = r.ranges.map((range) => {
+            const c = this.#check(ctx, {
+              mode: 'raw',
+              range: { start: range.startKey, end: range.endKey, reverse: r.reverse },
+            });
+            regionId = c.region.id;
+            return { startKey: range.startKey, endKey: c.clampedBound };
+          });
+          if (ranges.length === 0) this.#check(ctx, { mode: 'raw' });
+          const kvs = await raw.batchScan(ctx, {
+            ranges,
+            eachLimit: r.eachLimit,
+            keyOnly: r.keyOnly,
+            reverse: r.reverse,
+            cf: r.cf,
+          });
+          flow.read(regionId, kvs.length, pairBytes(kvs));
+          return kvrpcpb.RawBatchScanResponse.fromPartial({
+            kvs: kvs.map((p) => ({ key: p.key, value: p.value })),
+          });
+        },
+      ),
+      RawGetKeyTTL: this.#cmd(
+        'raw_get_key_ttl',
+        kvrpcpb.RawGetKeyTTLResponse,
+        'error-string',
+        async (r: kvrpcpb.RawGetKeyTTLRequest, ctx) => {
+          this.#check(ctx, { mode: 'raw', keys: [nonEmpty(r.key, 'Key')] });
+          const ttl = await raw.getKeyTtl(ctx, { key: r.key, cf: r.cf });
+          return ttl === undefined
+            ? kvrpcpb.RawGetKeyTTLResponse.fromPartial({ notFound: true })
+            : kvrpcpb.RawGetKeyTTLResponse.fromPartial({ ttl });
+        },
+      ),
+      RawCompareAndSwap: this.#cmd(
+        'raw_compare_and_swap',
+        kvrpcpb.RawCASResponse,
+        'error-string',
+        async (r: kvrpcpb.RawCASRequest, ctx) => {
+          const bytes = r.key.length + r.value.length;
+          const { region } = this.#check(ctx, {
+            mode: 'raw',
+            keys: [nonEmpty(r.key, 'Key')],
+            writeBytes: bytes,
+          });
+          const res = await raw.compareAndSwap(ctx, {
+            key: r.key,
+            value: r.value,
+            previousNotExist: r.previousNotExist,
+            previousValue: r.previousValue,
+            ttl: r.ttl,
+            cf: r.cf,
+          });
+          if (res.succeed) flow.written(region.id, 1, bytes);
+          return kvrpcpb.RawCASResponse.fromPartial({
+            succeed: res.succeed,
+            previousNotExist: res.previousValue === undefined,
+            previousValue: res.previousValue ?? EMPTY,
+          });
+        },
+      ),
+      RawChecksum: this.#cmd(
+        'raw_checksum',
+        kvrpcpb.RawChecksumResponse,
+        'error-string',
+        async (r: kvrpcpb.RawChecksumRequest, ctx) => {
+          const ranges = r.ranges.map((range) => {
+            const c = this.#check(ctx, {
+              mode: 'raw',
+              range: { start: range.startKey, end: range.endKey },
+            });
+            return { startKey: range.startKey, endKey: c.clampedBound };
+          });
+          if (ranges.length === 0) this.#check(ctx, { mode: 'raw' });
+          const res = await raw.checksum(ctx, { algorithm: r.algorithm, ranges });
+          return kvrpcpb.RawChecksumResponse.fromPartial({
+            checksum: res.checksum,
+            totalKvs: res.totalKvs,
+            totalBytes: res.totalBytes,
+          });
+        },
+      ),
 
       // ---- transactional ----
-      Get: this.#cmd('kv_get', kvrpcpb.GetResponse, 'error-key', async (r: kvrpcpb.GetRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
-        const { value } = await storage.get(ctx, r.key, r.version);
-        flow.read(region.id, value === undefined ? 0 : 1, value === undefined ? 0 : r.key.length + value.length);
-        return value === undefined ? kvrpcpb.GetResponse.fromPartial({ notFound: true }) : kvrpcpb.GetResponse.fromPartial({ value });
-      }),
-      BatchGet: this.#cmd('kv_batch_get', kvrpcpb.BatchGetResponse, 'error-key', async (r: kvrpcpb.BatchGetRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        const { pairs, bytes } = toKvPairs(await storage.batchGet(ctx, r.keys, r.version));
-        flow.read(region.id, pairs.length, bytes);
-        return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
-      }),
-      Scan: this.#cmd('kv_scan', kvrpcpb.ScanResponse, 'error-key', async (r: kvrpcpb.ScanRequest, ctx) => {
-        const { region, clampedBound } = this.#check(ctx, { mode: 'txn', range: { start: r.startKey, end: r.endKey, reverse: r.reverse } });
-        const params = r.reverse
-          ? { startKey: clampedBound, endKey: r.startKey, reverse: true }
-          : { startKey: r.startKey, endKey: clampedBound, reverse: false };
-        const { pairs, bytes } = toKvPairs(await storage.scan(ctx, { ...params, limit: r.limit, ts: r.version, keyOnly: r.keyOnly }));
-        flow.read(region.id, pairs.length, bytes);
-        return kvrpcpb.ScanResponse.fromPartial({ pairs });
-      }),
-      Prewrite: this.#cmd('kv_prewrite', kvrpcpb.PrewriteResponse, 'errors-key', async (r: kvrpcpb.PrewriteRequest, ctx) => {
-        let bytes = 0;
-        for (const m of r.mutations) bytes += m.key.length + m.value.length;
-        const { region } = this.#check(ctx, { mode: 'txn', keys: r.mutations.map((m) => nonEmpty(m.key, 'Key')), writeBytes: bytes });
-        nonEmpty(r.primaryLock, 'Primary lock');
-        const mutations = r.mutations.map(mutationFromProto);
-        const res = await this.#sched('prewrite', () =>
-          storage.prewrite(ctx, {
-            mutations,
-            primaryLock: r.primaryLock,
-            startVersion: r.startVersion,
-            lockTtl: r.lockTtl,
-            skipConstraintCheck: r.skipConstraintCheck,
-            pessimisticActions: r.pessimisticActions,
-            txnSize: r.txnSize,
-            forUpdateTs: r.forUpdateTs,
-            minCommitTs: r.minCommitTs,
-            useAsyncCommit: r.useAsyncCommit,
-            secondaries: r.secondaries,
-            tryOnePc: r.tryOnePc,
-            maxCommitTs: r.maxCommitTs,
-            assertionLevel: r.assertionLevel,
-          }),
-        );
-        if (res.errors.length === 0) flow.written(region.id, mutations.length, bytes);
-        return kvrpcpb.PrewriteResponse.fromPartial({
-          errors: res.errors.map(keyErrorOf),
-          minCommitTs: res.minCommitTs,
-          onePcCommitTs: res.onePcCommitTs,
-        });
-      }),
-      Commit: this.#cmd('kv_commit', kvrpcpb.CommitResponse, 'error-key', async (r: kvrpcpb.CommitRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        const res = await this.#sched('commit', () =>
-          storage.commit(ctx, { keys: r.keys, startVersion: r.startVersion, commitVersion: r.commitVersion }),
-        );
-        return kvrpcpb.CommitResponse.fromPartial({ commitVersion: res.commitVersion });
-      }),
-      Cleanup: this.#cmd('kv_cleanup', kvrpcpb.CleanupResponse, 'error-key', async (r: kvrpcpb.CleanupRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
-        const res = await this.#sched('cleanup', () => storage.cleanup(ctx, { key: r.key, startVersion: r.startVersion, currentTs: r.currentTs }));
-        return kvrpcpb.CleanupResponse.fromPartial({ commitVersion: res.commitVersion });
-      }),
-      BatchRollback: this.#cmd('kv_batch_rollback', kvrpcpb.BatchRollbackResponse, 'error-key', async (r: kvrpcpb.BatchRollbackRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        await this.#sched('batch_rollback', () => storage.batchRollback(ctx, { keys: r.keys, startVersion: r.startVersion }));
-        return kvrpcpb.BatchRollbackResponse.fromPartial({});
-      }),
-      ScanLock: this.#cmd('kv_scan_lock', kvrpcpb.ScanLockResponse, 'error-key', async (r: kvrpcpb.ScanLockRequest, ctx) => {
-        const { clampedBound } = this.#check(ctx, { mode: 'txn', range: { start: r.startKey, end: r.endKey } });
-        const locks = await storage.scanLock(ctx, { maxVersion: r.maxVersion, startKey: r.startKey, endKey: clampedBound, limit: r.limit });
-        return kvrpcpb.ScanLockResponse.fromPartial({ locks });
-      }),
-      ResolveLock: this.#cmd('kv_resolve_lock', kvrpcpb.ResolveLockResponse, 'error-key', async (r: kvrpcpb.ResolveLockRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: r.keys });
-        const regionScoped = r.keys.length === 0;
-        await this.#sched('resolve_lock', () =>
-          storage.resolveLock(ctx, {
-            startVersion: r.startVersion,
-            commitVersion: r.commitVersion,
-            ...(regionScoped ? {} : { keys: r.keys }),
-            txnInfos: r.txnInfos,
-          }),
-        );
-        return kvrpcpb.ResolveLockResponse.fromPartial({});
-      }),
+      Get: this.#cmd(
+        'kv_get',
+        kvrpcpb.GetResponse,
+        'error-key',
+        async (r: kvrpcpb.GetRequest, ctx) => {
+          const { region } = this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
+          const { value } = await storage.get(ctx, r.key, r.version);
+          flow.read(
+            region.id,
+            value === undefined ? 0 : 1,
+            value === undefined ? 0 : r.key.length + value.length,
+          );
+          return value === undefined
+            ? kvrpcpb.GetResponse.fromPartial({ notFound: true })
+            : kvrpcpb.GetResponse.fromPartial({ value });
+        },
+      ),
+      BatchGet: this.#cmd(
+        'kv_batch_get',
+        kvrpcpb.BatchGetResponse,
+        'error-key',
+        async (r: kvrpcpb.BatchGetRequest, ctx) => {
+          const { region } = this.#check(ctx, {
+            mode: 'txn',
+            keys: r.keys.map((k) => nonEmpty(k, 'Key')),
+          });
+          const { pairs, bytes } = toKvPairs(await storage.batchGet(ctx, r.keys, r.version));
+          flow.read(region.id, pairs.length, bytes);
+          return kvrpcpb.BatchGetResponse.fromPartial({ pairs });
+        },
+      ),
+      Scan: this.#cmd(
+        'kv_scan',
+        kvrpcpb.ScanResponse,
+        'error-key',
+        async (r: kvrpcpb.ScanRequest, ctx) => {
+          const { region, clampedBound } = this.#check(ctx, {
+            mode: 'txn',
+            range: { start: r.startKey, end: r.endKey, reverse: r.reverse },
+          });
+          const params = r.reverse
+            ? { startKey: clampedBound, endKey: r.startKey, reverse: true }
+            : { startKey: r.startKey, endKey: clampedBound, reverse: false };
+          const { pairs, bytes } = toKvPairs(
+            await storage.scan(ctx, {
+              ...params,
+              limit: r.limit,
+              ts: r.version,
+              keyOnly: r.keyOnly,
+            }),
+          );
+          flow.read(region.id, pairs.length, bytes);
+          return kvrpcpb.ScanResponse.fromPartial({ pairs });
+        },
+      ),
+      Prewrite: this.#cmd(
+        'kv_prewrite',
+        kvrpcpb.PrewriteResponse,
+        'errors-key',
+        async (r: kvrpcpb.PrewriteRequest, ctx) => {
+          let bytes = 0;
+          for (const m of r.mutations) bytes += m.key.length + m.value.length;
+          const { region } = this.#check(ctx, {
+            mode: 'txn',
+            keys: r.mutations.map((m) => nonEmpty(m.key, 'Key')),
+            writeBytes: bytes,
+          });
+          nonEmpty(r.primaryLock, 'Primary lock');
+          const mutations = r.mutations.map(mutationFromProto);
+          const res = await this.#sched('prewrite', () =>
+            storage.prewrite(ctx, {
+              mutations,
+              primaryLock: r.primaryLock,
+              startVersion: r.startVersion,
+              lockTtl: r.lockTtl,
+              skipConstraintCheck: r.skipConstraintCheck,
+              pessimisticActions: r.pessimisticActions,
+              txnSize: r.txnSize,
+              forUpdateTs: r.forUpdateTs,
+              minCommitTs: r.minCommitTs,
+              useAsyncCommit: r.useAsyncCommit,
+              secondaries: r.secondaries,
+              tryOnePc: r.tryOnePc,
+              maxCommitTs: r.maxCommitTs,
+              assertionLevel: r.assertionLevel,
+            }),
+          );
+          if (res.errors.length === 0) flow.written(region.id, mutations.length, bytes);
+          return kvrpcpb.PrewriteResponse.fromPartial({
+            errors: res.errors.map(keyErrorOf),
+            minCommitTs: res.minCommitTs,
+            onePcCommitTs: res.onePcCommitTs,
+          });
+        },
+      ),
+      Commit: this.#cmd(
+        'kv_commit',
+        kvrpcpb.CommitResponse,
+        'error-key',
+        async (r: kvrpcpb.CommitRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
+          const res = await this.#sched('commit', () =>
+            storage.commit(ctx, {
+              keys: r.keys,
+              startVersion: r.startVersion,
+              commitVersion: r.commitVersion,
+            }),
+          );
+          return kvrpcpb.CommitResponse.fromPartial({ commitVersion: res.commitVersion });
+        },
+      ),
+      Cleanup: this.#cmd(
+        'kv_cleanup',
+        kvrpcpb.CleanupResponse,
+        'error-key',
+        async (r: kvrpcpb.CleanupRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
+          const res = await this.#sched('cleanup', () =>
+            storage.cleanup(ctx, {
+              key: r.key,
+              startVersion: r.startVersion,
+              currentTs: r.currentTs,
+            }),
+          );
+          return kvrpcpb.CleanupResponse.fromPartial({ commitVersion: res.commitVersion });
+        },
+      ),
+      BatchRollback: this.#cmd(
+        'kv_batch_rollback',
+        kvrpcpb.BatchRollbackResponse,
+        'error-key',
+        async (r: kvrpcpb.BatchRollbackRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
+          await this.#sched('batch_rollback', () =>
+            storage.batchRollback(ctx, { keys: r.keys, startVersion: r.startVersion }),
+          );
+          return kvrpcpb.BatchRollbackResponse.fromPartial({});
+        },
+      ),
+      ScanLock: this.#cmd(
+        'kv_scan_lock',
+        kvrpcpb.ScanLockResponse,
+        'error-key',
+        async (r: kvrpcpb.ScanLockRequest, ctx) => {
+          const { clampedBound } = this.#check(ctx, {
+            mode: 'txn',
+            range: { start: r.startKey, end: r.endKey },
+          });
+          const locks = await storage.scanLock(ctx, {
+            maxVersion: r.maxVersion,
+            startKey: r.startKey,
+            endKey: clampedBound,
+            limit: r.limit,
+          });
+          return kvrpcpb.ScanLockResponse.fromPartial({ locks });
+        },
+      ),
+      ResolveLock: this.#cmd(
+        'kv_resolve_lock',
+        kvrpcpb.ResolveLockResponse,
+        'error-key',
+        async (r: kvrpcpb.ResolveLockRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: r.keys });
+          const regionScoped = r.keys.length === 0;
+          await this.#sched('resolve_lock', () =>
+            storage.resolveLock(ctx, {
+              startVersion: r.startVersion,
+              commitVersion: r.commitVersion,
+              ...(regionScoped ? {} : { keys: r.keys }),
+              txnInfos: r.txnInfos,
+            }),
+          );
+          return kvrpcpb.ResolveLockResponse.fromPartial({});
+        },
+      ),
       GC: this.#cmd('kv_gc', kvrpcpb.GCResponse, 'error-key', async (r: kvrpcpb.GCRequest, ctx) => {
         const { region } = this.#check(ctx, { mode: 'txn' });
         await this.#sched('gc', () =>
-          storage.gc(ctx, { safePoint: r.safePoint, startKey: rawOfRegionBound(region.startKey), endKey: rawOfRegionBound(region.endKey) }),
+          storage.gc(ctx, {
+            safePoint: r.safePoint,
+            startKey: rawOfRegionBound(region.startKey),
+            endKey: rawOfRegionBound(region.endKey),
+          }),
         );
         return kvrpcpb.GCResponse.fromPartial({});
       }),
-      DeleteRange: this.#cmd('kv_delete_range', kvrpcpb.DeleteRangeResponse, 'error-string', async (r: kvrpcpb.DeleteRangeRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', containedRange: { start: r.startKey, end: r.endKey } });
-        await storage.deleteRange(ctx, { startKey: r.startKey, endKey: r.endKey, notifyOnly: r.notifyOnly });
-        return kvrpcpb.DeleteRangeResponse.fromPartial({});
-      }),
-      PessimisticLock: this.#cmd('kv_pessimistic_lock', kvrpcpb.PessimisticLockResponse, 'errors-key', async (r: kvrpcpb.PessimisticLockRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'txn', keys: r.mutations.map((m) => nonEmpty(m.key, 'Key')), writeBytes: keysBytes(r.mutations.map((m) => m.key)) });
-        nonEmpty(r.primaryLock, 'Primary lock');
-        const keys = r.mutations.map((m) => {
-          if (m.op !== kvrpcpb.Op.PessimisticLock && m.op !== kvrpcpb.Op.Insert) {
-            throw new InvalidArgumentError(`Mutation op ${kvrpcpb.Op[m.op] ?? m.op} is not a pessimistic lock`);
-          }
-          return { key: m.key, shouldNotExist: m.op === kvrpcpb.Op.Insert };
-        });
-        const forceLock = r.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
-        if (!forceLock && r.wakeUpMode !== kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal) {
-          throw new InvalidArgumentError(`Unknown wake up mode ${r.wakeUpMode}`);
-        }
-        const res = await this.#sched('acquire_pessimistic_lock', () =>
-          storage.pessimisticLock(ctx, {
-            keys,
-            primaryLock: r.primaryLock,
-            startVersion: r.startVersion,
-            lockTtl: r.lockTtl,
-            forUpdateTs: r.forUpdateTs,
-            waitTimeout: r.waitTimeout,
-            returnValues: r.returnValues,
-            checkExistence: r.checkExistence,
-            lockOnlyIfExists: r.lockOnlyIfExists,
-            minCommitTs: r.minCommitTs,
-            wakeUpMode: r.wakeUpMode,
-          }),
-        );
-        flow.written(region.id, keys.length, keysBytes(keys.map((k) => k.key)));
-        if (forceLock) {
-          return kvrpcpb.PessimisticLockResponse.fromPartial({
-            results: res.locked.map((_l, i) => ({
-              type:
-                (res.lockedWithConflictTs[i] ?? 0n) !== 0n
-                  ? kvrpcpb.PessimisticLockKeyResultType.LockResultLockedWithConflict
-                  : kvrpcpb.PessimisticLockKeyResultType.LockResultNormal,
-              value: res.values[i] ?? EMPTY,
-              existence: res.notFounds[i] === undefined ? false : !res.notFounds[i],
-              lockedWithConflictTs: res.lockedWithConflictTs[i] ?? 0n,
-            })),
+      DeleteRange: this.#cmd(
+        'kv_delete_range',
+        kvrpcpb.DeleteRangeResponse,
+        'error-string',
+        async (r: kvrpcpb.DeleteRangeRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', containedRange: { start: r.startKey, end: r.endKey } });
+          await storage.deleteRange(ctx, {
+            startKey: r.startKey,
+            endKey: r.endKey,
+            notifyOnly: r.notifyOnly,
           });
-        }
-        return kvrpcpb.PessimisticLockResponse.fromPartial({ values: res.values, notFounds: res.notFounds });
-      }),
-      PessimisticRollback: this.#cmd('kv_pessimistic_rollback', kvrpcpb.PessimisticRollbackResponse, 'errors-key', async (r: kvrpcpb.PessimisticRollbackRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        await this.#sched('pessimistic_rollback', () =>
-          storage.pessimisticRollback(ctx, { keys: r.keys, startVersion: r.startVersion, forUpdateTs: r.forUpdateTs }),
-        );
-        return kvrpcpb.PessimisticRollbackResponse.fromPartial({});
-      }),
-      CheckTxnStatus: this.#cmd('kv_check_txn_status', kvrpcpb.CheckTxnStatusResponse, 'error-key', async (r: kvrpcpb.CheckTxnStatusRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.primaryKey, 'Primary key')] });
-        const res = await this.#sched('check_txn_status', () =>
-          storage.checkTxnStatus(ctx, {
-            primaryKey: r.primaryKey,
-            lockTs: r.lockTs,
-            callerStartTs: r.callerStartTs,
-            currentTs: r.currentTs,
-            rollbackIfNotExist: r.rollbackIfNotExist,
-            forceSyncCommit: r.forceSyncCommit,
-            resolvingPessimisticLock: r.resolvingPessimisticLock,
-            verifyIsPrimary: r.verifyIsPrimary,
-          }),
-        );
-        return kvrpcpb.CheckTxnStatusResponse.fromPartial({
-          lockTtl: res.lockTtl,
-          commitVersion: res.commitVersion,
-          action: res.action,
-          lockInfo: res.lockInfo,
-        });
-      }),
-      TxnHeartBeat: this.#cmd('kv_txn_heart_beat', kvrpcpb.TxnHeartBeatResponse, 'error-key', async (r: kvrpcpb.TxnHeartBeatRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.primaryLock, 'Primary lock')] });
-        const res = await this.#sched('txn_heart_beat', () =>
-          storage.txnHeartBeat(ctx, { primaryLock: r.primaryLock, startVersion: r.startVersion, adviseLockTtl: r.adviseLockTtl }),
-        );
-        return kvrpcpb.TxnHeartBeatResponse.fromPartial({ lockTtl: res.lockTtl });
-      }),
-      CheckSecondaryLocks: this.#cmd('kv_check_secondary_locks', kvrpcpb.CheckSecondaryLocksResponse, 'error-key', async (r: kvrpcpb.CheckSecondaryLocksRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
-        const res = await this.#sched('check_secondary_locks', () => storage.checkSecondaryLocks(ctx, { keys: r.keys, startVersion: r.startVersion }));
-        return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({ locks: res.locks, commitTs: res.commitTs });
-      }),
+          return kvrpcpb.DeleteRangeResponse.fromPartial({});
+        },
+      ),
+      PessimisticLock: this.#cmd(
+        'kv_pessimistic_lock',
+        kvrpcpb.PessimisticLockResponse,
+        'errors-key',
+        async (r: kvrpcpb.PessimisticLockRequest, ctx) => {
+          const { region } = this.#check(ctx, {
+            mode: 'txn',
+            keys: r.mutations.map((m) => nonEmpty(m.key, 'Key')),
+            writeBytes: keysBytes(r.mutations.map((m) => m.key)),
+          });
+          nonEmpty(r.primaryLock, 'Primary lock');
+          const keys = r.mutations.map((m) => {
+            if (m.op !== kvrpcpb.Op.PessimisticLock && m.op !== kvrpcpb.Op.Insert) {
+              throw new InvalidArgumentError(
+                `Mutation op ${kvrpcpb.Op[m.op] ?? m.op} is not a pessimistic lock`,
+              );
+            }
+            return { key: m.key, shouldNotExist: m.op === kvrpcpb.Op.Insert };
+          });
+          const forceLock = r.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock;
+          if (!forceLock && r.wakeUpMode !== kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeNormal) {
+            throw new InvalidArgumentError(`Unknown wake up mode ${r.wakeUpMode}`);
+          }
+          const res = await this.#sched('acquire_pessimistic_lock', () =>
+            storage.pessimisticLock(ctx, {
+              keys,
+              primaryLock: r.primaryLock,
+              startVersion: r.startVersion,
+              lockTtl: r.lockTtl,
+              forUpdateTs: r.forUpdateTs,
+              waitTimeout: r.waitTimeout,
+              returnValues: r.returnValues,
+              checkExistence: r.checkExistence,
+              lockOnlyIfExists: r.lockOnlyIfExists,
+              minCommitTs: r.minCommitTs,
+              wakeUpMode: r.wakeUpMode,
+            }),
+          );
+          flow.written(region.id, keys.length, keysBytes(keys.map((k) => k.key)));
+          if (forceLock) {
+            return kvrpcpb.PessimisticLockResponse.fromPartial({
+              results: res.locked.map((_l, i) => ({
+                type:
+                  (res.lockedWithConflictTs[i] ?? 0n) !== 0n
+                    ? kvrpcpb.PessimisticLockKeyResultType.LockResultLockedWithConflict
+                    : kvrpcpb.PessimisticLockKeyResultType.LockResultNormal,
+                value: res.values[i] ?? EMPTY,
+                existence: res.notFounds[i] === undefined ? false : !res.notFounds[i],
+                lockedWithConflictTs: res.lockedWithConflictTs[i] ?? 0n,
+              })),
+            });
+          }
+          return kvrpcpb.PessimisticLockResponse.fromPartial({
+            values: res.values,
+            notFounds: res.notFounds,
+          });
+        },
+      ),
+      PessimisticRollback: this.#cmd(
+        'kv_pessimistic_rollback',
+        kvrpcpb.PessimisticRollbackResponse,
+        'errors-key',
+        async (r: kvrpcpb.PessimisticRollbackRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
+          await this.#sched('pessimistic_rollback', () =>
+            storage.pessimisticRollback(ctx, {
+              keys: r.keys,
+              startVersion: r.startVersion,
+              forUpdateTs: r.forUpdateTs,
+            }),
+          );
+          return kvrpcpb.PessimisticRollbackResponse.fromPartial({});
+        },
+      ),
+      CheckTxnStatus: this.#cmd(
+        'kv_check_txn_status',
+        kvrpcpb.CheckTxnStatusResponse,
+        'error-key',
+        async (r: kvrpcpb.CheckTxnStatusRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.primaryKey, 'Primary key')] });
+          const res = await this.#sched('check_txn_status', () =>
+            storage.checkTxnStatus(ctx, {
+              primaryKey: r.primaryKey,
+              lockTs: r.lockTs,
+              callerStartTs: r.callerStartTs,
+              currentTs: r.currentTs,
+              rollbackIfNotExist: r.rollbackIfNotExist,
+              forceSyncCommit: r.forceSyncCommit,
+              resolvingPessimisticLock: r.resolvingPessimisticLock,
+              verifyIsPrimary: r.verifyIsPrimary,
+            }),
+          );
+          return kvrpcpb.CheckTxnStatusResponse.fromPartial({
+            lockTtl: res.lockTtl,
+            commitVersion: res.commitVersion,
+            action: res.action,
+            lockInfo: res.lockInfo,
+          });
+        },
+      ),
+      TxnHeartBeat: this.#cmd(
+        'kv_txn_heart_beat',
+        kvrpcpb.TxnHeartBeatResponse,
+        'error-key',
+        async (r: kvrpcpb.TxnHeartBeatRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.primaryLock, 'Primary lock')] });
+          const res = await this.#sched('txn_heart_beat', () =>
+            storage.txnHeartBeat(ctx, {
+              primaryLock: r.primaryLock,
+              startVersion: r.startVersion,
+              adviseLockTtl: r.adviseLockTtl,
+            }),
+          );
+          return kvrpcpb.TxnHeartBeatResponse.fromPartial({ lockTtl: res.lockTtl });
+        },
+      ),
+      CheckSecondaryLocks: this.#cmd(
+        'kv_check_secondary_locks',
+        kvrpcpb.CheckSecondaryLocksResponse,
+        'error-key',
+        async (r: kvrpcpb.CheckSecondaryLocksRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: r.keys.map((k) => nonEmpty(k, 'Key')) });
+          const res = await this.#sched('check_secondary_locks', () =>
+            storage.checkSecondaryLocks(ctx, { keys: r.keys, startVersion: r.startVersion }),
+          );
+          return kvrpcpb.CheckSecondaryLocksResponse.fromPartial({
+            locks: res.locks,
+            commitTs: res.commitTs,
+          });
+        },
+      ),
 
       // ---- store-level, debug and admin (unary only) ----
-      MvccGetByKey: this.#cmd('mvcc_get_by_key', kvrpcpb.MvccGetByKeyResponse, 'error-string', async (r: kvrpcpb.MvccGetByKeyRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
-        const info = await storage.mvccGetByKey(ctx, r.key);
-        return kvrpcpb.MvccGetByKeyResponse.fromPartial({ info });
-      }),
-      MvccGetByStartTs: this.#cmd('mvcc_get_by_start_ts', kvrpcpb.MvccGetByStartTsResponse, 'error-string', async (r: kvrpcpb.MvccGetByStartTsRequest, ctx) => {
-        this.#check(ctx, { mode: 'txn' });
-        const found = await storage.mvccGetByStartTs(ctx, r.startTs);
-        return found === undefined
-          ? kvrpcpb.MvccGetByStartTsResponse.fromPartial({})
-          : kvrpcpb.MvccGetByStartTsResponse.fromPartial({ key: found.key, info: found.info });
-      }),
-      UnsafeDestroyRange: this.#cmd('unsafe_destroy_range', kvrpcpb.UnsafeDestroyRangeResponse, 'error-string', async (r: kvrpcpb.UnsafeDestroyRangeRequest, ctx) => {
-        // Store-wide (TiKV sends it to every store): no region check.
-        if (r.endKey.length > 0 && Buffer.compare(r.startKey, r.endKey) >= 0) {
-          throw new InvalidArgumentError('Start key must be below end key');
-        }
-        await storage.unsafeDestroyRange(ctx, { startKey: r.startKey, endKey: r.endKey });
-        return kvrpcpb.UnsafeDestroyRangeResponse.fromPartial({});
-      }),
-      SplitRegion: this.#cmd('split_region', kvrpcpb.SplitRegionResponse, 'errors-key', async (r: kvrpcpb.SplitRegionRequest, ctx) => {
-        const { region } = this.#check(ctx, { mode: 'raw' });
-        const keys = r.splitKeys.length > 0 ? r.splitKeys : r.splitKey.length > 0 ? [r.splitKey] : [];
-        const boundaries = keys.map((k) => (r.isRawKv ? k : Key.fromRaw(k).asEncoded()));
-        const regions = await splitter.splitRegion(region.id, boundaries);
-        return kvrpcpb.SplitRegionResponse.fromPartial({
-          regions,
-          ...(regions.length === 2 ? { left: regions[0], right: regions[1] } : {}),
-        });
-      }),
+      MvccGetByKey: this.#cmd(
+        'mvcc_get_by_key',
+        kvrpcpb.MvccGetByKeyResponse,
+        'error-string',
+        async (r: kvrpcpb.MvccGetByKeyRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn', keys: [nonEmpty(r.key, 'Key')] });
+          const info = await storage.mvccGetByKey(ctx, r.key);
+          return kvrpcpb.MvccGetByKeyResponse.fromPartial({ info });
+        },
+      ),
+      MvccGetByStartTs: this.#cmd(
+        'mvcc_get_by_start_ts',
+        kvrpcpb.MvccGetByStartTsResponse,
+        'error-string',
+        async (r: kvrpcpb.MvccGetByStartTsRequest, ctx) => {
+          this.#check(ctx, { mode: 'txn' });
+          const found = await storage.mvccGetByStartTs(ctx, r.startTs);
+          return found === undefined
+            ? kvrpcpb.MvccGetByStartTsResponse.fromPartial({})
+            : kvrpcpb.MvccGetByStartTsResponse.fromPartial({ key: found.key, info: found.info });
+        },
+      ),
+      UnsafeDestroyRange: this.#cmd(
+        'unsafe_destroy_range',
+        kvrpcpb.UnsafeDestroyRangeResponse,
+        'error-string',
+        async (r: kvrpcpb.UnsafeDestroyRangeRequest, ctx) => {
+          // Store-wide (TiKV sends it to every store): no region check.
+          if (r.endKey.length > 0 && Buffer.compare(r.startKey, r.endKey) >= 0) {
+            throw new InvalidArgumentError('Start key must be below end key');
+          }
+          await storage.unsafeDestroyRange(ctx, { startKey: r.startKey, endKey: r.endKey });
+          return kvrpcpb.UnsafeDestroyRangeResponse.fromPartial({});
+        },
+      ),
+      SplitRegion: this.#cmd(
+        'split_region',
+        kvrpcpb.SplitRegionResponse,
+        'errors-key',
+        async (r: kvrpcpb.SplitRegionRequest, ctx) => {
+          const { region } = this.#check(ctx, { mode: 'raw' });
+          const keys =
+            r.splitKeys.length > 0 ? r.splitKeys : r.splitKey.length > 0 ? [r.splitKey] : [];
+          const boundaries = keys.map((k) => (r.isRawKv ? k : Key.fromRaw(k).asEncoded()));
+          const regions = await splitter.splitRegion(region.id, boundaries);
+          return kvrpcpb.SplitRegionResponse.fromPartial({
+            regions,
+            ...(regions.length === 2 ? { left: regions[0], right: regions[1] } : {}),
+          });
+        },
+      ),
     };
   }
 
   /** Answers one BatchCommands entry. */
-  async #batchOne(req: tikvpb.BatchCommandsRequest_Request): Promise<tikvpb.BatchCommandsResponse_Response> {
+  async #batchOne(
+    req: tikvpb.BatchCommandsRequest_Request,
+  ): Promise<tikvpb.BatchCommandsResponse_Response> {
     const cmd = req.cmd;
     if (cmd === undefined) return { cmd: undefined };
     if (cmd.$case === 'Empty') {
       if (cmd.value.delayTime > 0n) await this.#o.clock.sleep(Number(cmd.value.delayTime));
       return { cmd: { $case: 'Empty', value: { testId: cmd.value.testId } } };
     }
-    const handler = (this.commands as unknown as Partial<Record<BatchCase, CommandHandler<unknown, unknown>>>)[cmd.$case];
+    const handler = (
+      this.commands as unknown as Partial<Record<BatchCase, CommandHandler<unknown, unknown>>>
+    )[cmd.$case];
     if (handler === undefined) throw new UnservedCommandError(cmd.$case);
     const value = await handler(cmd.value);
     return { cmd: { $case: cmd.$case, value } } as tikvpb.BatchCommandsResponse_Response;
   }
 
   /** The grpc-js handler of the BatchCommands stream. */
-  batchCommands(call: grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>): void {
+  batchCommands(
+    call: grpc.ServerDuplexStream<tikvpb.BatchCommandsRequest, tikvpb.BatchCommandsResponse>,
+  ): void {
     if (this.#closing) {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'Server is shutting down' });
       return;
@@ -553,7 +888,10 @@ export class KvService {
         finish();
         return;
       }
-      const msg = tikvpb.BatchCommandsResponse.fromPartial({ responses: pendingResponses, requestIds: pendingIds });
+      const msg = tikvpb.BatchCommandsResponse.fromPartial({
+        responses: pendingResponses,
+        requestIds: pendingIds,
+      });
       this.#o.metrics.grpcRespBatchSize.observe(pendingIds.length);
       pendingResponses = [];
       pendingIds = [];
@@ -570,7 +908,10 @@ export class KvService {
       // While shutting down, new requests are not started: they fail when the stream ends.
       if (failed || this.#closing) return;
       if (batch.requests.length !== batch.requestIds.length) {
-        fail(grpc.status.INVALID_ARGUMENT, `BatchCommands carries ${batch.requests.length} requests but ${batch.requestIds.length} ids`);
+        fail(
+          grpc.status.INVALID_ARGUMENT,
+          `BatchCommands carries ${batch.requests.length} requests but ${batch.requestIds.length} ids`,
+        );
         return;
       }
       this.#o.metrics.grpcReqBatchSize.observe(batch.requests.length);

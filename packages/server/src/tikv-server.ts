@@ -4,7 +4,14 @@ import type { KvEngine } from '@tikv-ts/engine-traits';
 import type { PdClient } from '@tikv-ts/pd-client';
 import { debugpb, kvrpcpb, tikvpb } from '@tikv-ts/proto';
 import { LocalEngine, RawStore, Storage } from '@tikv-ts/storage';
-import { TikvError, describeConfig, type Clock, type Failpoints, type MetricsRegistry, type RootLogger } from '@tikv-ts/util';
+import {
+  TikvError,
+  describeConfig,
+  type Clock,
+  type Failpoints,
+  type MetricsRegistry,
+  type RootLogger,
+} from '@tikv-ts/util';
 import { tikvConfigSchema, type TikvConfig } from './config';
 import { DebugService } from './debug-service';
 import { FlowStats } from './flow-stats';
@@ -23,16 +30,21 @@ export class ListenError extends TikvError {
     readonly address: string,
     options?: ErrorOptions,
   ) {
-    const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? '');
+    const cause =
+      options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? '');
     const inUse = /EADDRINUSE|address already in use/i.test(cause);
-    super(`Cannot listen on ${address} (${what}): ${inUse ? 'address already in use' : cause}`, options);
+    super(
+      `Cannot listen on ${address} (${what}): ${inUse ? 'address already in use' : cause}`,
+      options,
+    );
   }
 }
 
 /** `host:port` split; throws TypeError on a malformed address. */
 export function parseHostPort(addr: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr.replace(/^[a-z]+:\/\//, ''));
-  if (m === null) throw new TypeError(`Invalid address ${JSON.stringify(addr)}: expected host:port`);
+  if (m === null)
+    throw new TypeError(`Invalid address ${JSON.stringify(addr)}: expected host:port`);
   const port = Number(m[3]);
   if (port > 65535) throw new TypeError(`Invalid port in ${JSON.stringify(addr)}`);
   return { host: m[1] ?? m[2] ?? '', port };
@@ -56,7 +68,9 @@ export function checkServerAddresses(config: TikvConfig): void {
     }
     const { host } = parseHostPort(addr);
     if (adv === '' && /^(0\.0\.0\.0|::|)$/.test(host)) {
-      throw new TypeError(`server.${name} ${addr} listens on all interfaces: set server.advertise-${name} to an address clients can reach`);
+      throw new TypeError(
+        `server.${name} ${addr} listens on all interfaces: set server.advertise-${name} to an address clients can reach`,
+      );
     }
     if (adv !== '') parseHostPort(adv);
   }
@@ -83,7 +97,11 @@ export interface TikvServerOptions {
   readonly version: string;
 }
 
-const COMPRESSION: Record<TikvConfig['server']['grpcCompressionType'], number> = { none: 0, deflate: 1, gzip: 2 };
+const COMPRESSION: Record<TikvConfig['server']['grpcCompressionType'], number> = {
+  none: 0,
+  deflate: 1,
+  gzip: 2,
+};
 
 /**
  * A running tikv-server without replication: the gRPC `tikvpb.Tikv` service over storage on a
@@ -156,10 +174,14 @@ export class TikvServer {
     // Our own listener hands connections to grpc-js: it sets TCP_NODELAY on accepted sockets,
     // which grpc-js's own listener does not (small unary responses would wait for delayed ACKs).
     const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const listener = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+    const listener = net.createServer({ noDelay: true }, (socket) =>
+      injector.injectConnection(socket),
+    );
     const port = await new Promise<number>((resolve, reject) => {
       listener.once('error', (err) => reject(new ListenError('gRPC', srv.addr, { cause: err })));
-      listener.listen(listen.port, listen.host, () => resolve((listener.address() as net.AddressInfo).port));
+      listener.listen(listen.port, listen.host, () =>
+        resolve((listener.address() as net.AddressInfo).port),
+      );
     });
     const address = srv.advertiseAddr !== '' ? srv.advertiseAddr : `${listen.host}:${port}`;
     let status: StatusServer | undefined;
@@ -178,9 +200,19 @@ export class TikvServer {
         logger,
         apiVersion: config.storage.enableTtl ? kvrpcpb.APIVersion.V1TTL : kvrpcpb.APIVersion.V1,
         raftEntryMaxSizeBytes: config.raftstore.raftEntryMaxSize,
-        store: { address, statusAddress, version: options.version, deployPath: config.storage.dataDir, startTimestampSec: BigInt(startTimeSec) },
+        store: {
+          address,
+          statusAddress,
+          version: options.version,
+          deployPath: config.storage.dataDir,
+          startTimestampSec: BigInt(startTimeSec),
+        },
       });
-      const engine = new MeteredEngine(new LocalEngine(kv, { sync: true }), clock, metrics.engineAsyncRequestDuration);
+      const engine = new MeteredEngine(
+        new LocalEngine(kv, { sync: true }),
+        clock,
+        metrics.engineAsyncRequestDuration,
+      );
       const storage = new Storage({
         engine,
         clock,
@@ -209,7 +241,8 @@ export class TikvServer {
         storeHeartbeatIntervalMs: config.raftstore.pdStoreHeartbeatTickInterval,
         regionHeartbeatIntervalMs: config.raftstore.pdHeartbeatTickInterval,
         startTimeSec,
-        isBusy: () => storage.scheduler.pendingWriteBytes >= config.storage.schedulerPendingWriteThreshold,
+        isBusy: () =>
+          storage.scheduler.pendingWriteBytes >= config.storage.schedulerPendingWriteThreshold,
       });
       const w = worker;
       const splitter = {
@@ -219,7 +252,17 @@ export class TikvServer {
           return regions;
         },
       };
-      const service = new KvService({ storage, raw, regions: node.regions, splitter, flow, metrics, clock, logger });
+      const service = new KvService({
+        storage,
+        raw,
+        regions: node.regions,
+        splitter,
+        flow,
+        metrics,
+        clock,
+        logger,
+        ...(runtime.failpoints === undefined ? {} : { failpoints: runtime.failpoints }),
+      });
       if (statusListen !== undefined) {
         status = await StatusServer.create({
           metrics: runtime.metrics,
@@ -248,11 +291,32 @@ export class TikvServer {
         }
       }
       server.addService(tikvpb.TikvService, service.implementation());
-      const debug = new DebugService({ kv, metrics: runtime.metrics, logger, ...(runtime.failpoints === undefined ? {} : { failpoints: runtime.failpoints }) });
+      const debug = new DebugService({
+        kv,
+        metrics: runtime.metrics,
+        logger,
+        ...(runtime.failpoints === undefined ? {} : { failpoints: runtime.failpoints }),
+      });
       server.addService(debugpb.DebugService, debug.implementation());
       worker.start();
-      logger.info('TiKV is ready to serve', { addr: address, 'status-addr': statusAddress, 'store-id': node.storeId.toString() });
-      return new TikvServer({ grpc: server, listener, service, status, worker, node, storage, logger, config, address, statusAddress });
+      logger.info('TiKV is ready to serve', {
+        addr: address,
+        'status-addr': statusAddress,
+        'store-id': node.storeId.toString(),
+      });
+      return new TikvServer({
+        grpc: server,
+        listener,
+        service,
+        status,
+        worker,
+        node,
+        storage,
+        logger,
+        config,
+        address,
+        statusAddress,
+      });
     } catch (e: unknown) {
       await worker?.stop();
       await status?.close().catch(() => undefined);
@@ -299,10 +363,18 @@ export class TikvServer {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const drained = await Promise.race([this.#service.drain().then(() => shutdown).then(() => 'done' as const), timedOut]);
+    const drained = await Promise.race([
+      this.#service
+        .drain()
+        .then(() => shutdown)
+        .then(() => 'done' as const),
+      timedOut,
+    ]);
     clearTimeout(timer);
     if (drained === 'timeout') {
-      this.#logger.warn('graceful shutdown timed out, cancelling the remaining calls', { 'in-flight': this.#service.inFlight });
+      this.#logger.warn('graceful shutdown timed out, cancelling the remaining calls', {
+        'in-flight': this.#service.inFlight,
+      });
       this.#grpc.forceShutdown();
     }
     await listenerClosed;
