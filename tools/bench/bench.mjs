@@ -37,6 +37,10 @@ Options:
   --value-size N       value length in bytes (default 100)
   --records N          keys loaded before the workloads; reads and writes pick among them (default 10000)
   --scan-length N      keys per scan (default 10)
+  --transport T        how the client reaches TiKV: batch (the BatchCommands stream, the client's
+                       default), unary (one gRPC call per request), or both (each workload runs
+                       with batch then unary against the same cluster, and the ratios are printed)
+                       (default batch)
   --pd URL             use an existing cluster (e.g. the one \`npm start\` prints); default: start one
                        on free 127.0.0.1 ports with a temp data dir, stopped at the end
   --json FILE|-        write the results as JSON to FILE, or to stdout with -
@@ -76,6 +80,7 @@ function parseOptions(argv) {
       records: { type: 'string', default: '10000' },
       'scan-length': { type: 'string', default: '10' },
       pd: { type: 'string' },
+      transport: { type: 'string', default: 'batch' },
       json: { type: 'string' },
       'compare-etcd': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -87,6 +92,8 @@ function parseOptions(argv) {
   for (const w of workloads)
     if (!ALL.includes(w))
       throw new Error(`--workload: unknown "${w}" (one of ${ALL.join(', ')}, all)`);
+  if (!['batch', 'unary', 'both'].includes(values.transport))
+    throw new Error(`--transport: expected batch, unary or both, got "${values.transport}"`);
   if (values.duration !== undefined && values.count !== undefined)
     throw new Error('--duration and --count are exclusive');
   const opts = {
@@ -99,6 +106,7 @@ function parseOptions(argv) {
     records: positiveInt('records', values.records),
     scanLength: positiveInt('scan-length', values['scan-length']),
     pd: values.pd,
+    transport: values.transport,
     json: values.json,
     compareEtcd: values['compare-etcd'],
   };
@@ -137,7 +145,8 @@ try {
   );
   process.exit(1);
 }
-const { RawClient, TransactionClient, WriteConflictError } = client;
+const { RawClient, TransactionClient, WriteConflictError, BatchCommandsTransport, GrpcTransport } =
+  client;
 
 // With --json - the results go to stdout: everything else goes to stderr.
 const out = opts.json === '-' ? console.error : console.log;
@@ -168,12 +177,18 @@ const rawKey = () => rawKeys[rnd(opts.records)];
 
 // ---- targets ---------------------------------------------------------------------------------
 
-/** The raw operations a workload needs, against TiKV. */
-async function tikvTarget(pdUrl) {
-  const raw = await RawClient.connect([pdUrl]);
-  const txn = await TransactionClient.connect([pdUrl]);
+/**
+ * The raw operations a workload needs, against TiKV, through one transport (`batch`: the
+ * BatchCommands stream; `unary`: one gRPC call per request) shared by the raw and txn clients.
+ */
+async function tikvTarget(pdUrl, transportKind) {
+  const transport = transportKind === 'batch' ? new BatchCommandsTransport() : new GrpcTransport();
+  const raw = await RawClient.connect([pdUrl], { transport });
+  const txn = await TransactionClient.connect([pdUrl], { transport });
   return {
-    name: 'tikv',
+    name: transportKind === 'batch' ? 'tikv' : 'tikv-unary',
+    /** Requests per BatchCommands message so far (batch only). */
+    batchStats: () => (transportKind === 'batch' ? transport.stats : undefined),
     get: (k) => raw.get(k),
     put: (k, v) => raw.put(k, v),
     loadBatch: (pairs) => raw.batchPut(pairs),
@@ -191,6 +206,7 @@ async function tikvTarget(pdUrl) {
     close: async () => {
       await raw.close();
       await txn.close();
+      transport.close();
     },
   };
 }
@@ -385,15 +401,39 @@ async function load(target) {
   );
 }
 
-async function runAll(target, workloads) {
-  const results = {};
+/**
+ * Runs every workload on every target, interleaved (workload by workload) so that targets
+ * compared in one run see about the same machine load; returns one result map per target.
+ */
+async function runAll(targets, workloads) {
+  const results = targets.map(() => ({}));
   for (const w of workloads) {
-    if (interrupted) break;
-    const r = await runClosedLoop(`${target.name} ${w}`, workloadOp(target, w));
-    results[w] = r;
-    printResult(target.name, w, r);
+    for (const [i, target] of targets.entries()) {
+      if (interrupted) break;
+      const r = await runClosedLoop(`${target.name} ${w}`, workloadOp(target, w));
+      results[i][w] = r;
+      printResult(target.name, w, r);
+    }
   }
   return results;
+}
+
+/** Prints and returns the ratios a/b of ops/s and of p99 latency for the workloads both ran. */
+function ratios(title, a, b, workloads) {
+  const out_ = {};
+  out(`\n${title} (ops/s; p99 latency):`);
+  for (const w of workloads) {
+    const x = a[w];
+    const y = b[w];
+    if (x === undefined || y === undefined || y.opsPerSec === 0) continue;
+    const ratio = {
+      opsPerSec: round(x.opsPerSec / y.opsPerSec, 2),
+      p99: y.latency.p99Ms > 0 ? round(x.latency.p99Ms / y.latency.p99Ms, 2) : null,
+    };
+    out_[w] = ratio;
+    out(`  ${w.padEnd(6)} throughput x${ratio.opsPerSec}  p99 x${ratio.p99}`);
+  }
+  return out_;
 }
 
 // ---- output ----------------------------------------------------------------------------------
@@ -402,7 +442,7 @@ function printResult(system, w, r) {
   const fmt = (s) =>
     `p50 ${s.p50Ms.toFixed(2)}  p95 ${s.p95Ms.toFixed(2)}  p99 ${s.p99Ms.toFixed(2)}  max ${s.maxMs.toFixed(2)} ms`;
   out(
-    `${system.padEnd(4)} ${w.padEnd(6)} ${String(r.opsPerSec).padStart(9)} ops/s  (${r.ops} ops in ${r.seconds} s)  ${fmt(r.latency)}`,
+    `${system.padEnd(10)} ${w.padEnd(6)} ${String(r.opsPerSec).padStart(9)} ops/s  (${r.ops} ops in ${r.seconds} s)  ${fmt(r.latency)}`,
   );
   const names = Object.keys(r.perOp);
   if (names.length > 1)
@@ -461,11 +501,33 @@ try {
   out(
     `workloads ${opts.workloads.join(',')}; concurrency ${opts.concurrency}; ${opts.durationMs !== undefined ? `${opts.durationMs / 1000} s` : `${opts.count} ops`} each; key ${opts.keySize} B, value ${opts.valueSize} B, ${opts.records} records`,
   );
-  const tikv = await tikvTarget(pdUrl);
-  cleanups.push(tikv.close);
+  config.transport = opts.transport;
+  const kinds = opts.transport === 'both' ? ['batch', 'unary'] : [opts.transport];
+  const targets = [];
+  for (const kind of kinds) {
+    const t = await tikvTarget(pdUrl, kind);
+    cleanups.push(t.close);
+    targets.push(t);
+  }
+  const tikv = targets[0];
   const needLoad = opts.workloads.some((w) => w !== 'rawput' && w !== 'txn1' && w !== 'txn4');
   if (needLoad && !interrupted) await load(tikv);
-  const report = { config, tikv: await runAll(tikv, opts.workloads) };
+  const [first, second] = await runAll(targets, opts.workloads);
+  const report = { config, tikv: first };
+  if (second !== undefined) {
+    report.tikvUnary = second;
+    report.batchVsUnary = ratios('ratio batch/unary', first, second, opts.workloads);
+  }
+  const stats = targets.find((t) => t.batchStats() !== undefined)?.batchStats();
+  if (stats !== undefined && stats.messagesSent > 0) {
+    report.batchStats = {
+      ...stats,
+      requestsPerMessage: round(stats.requestsSent / stats.messagesSent, 2),
+    };
+    out(
+      `\nbatch transport: ${stats.requestsSent} requests in ${stats.messagesSent} BatchCommands messages (${report.batchStats.requestsPerMessage} per message, load phase included), ${stats.streamsOpened} stream(s), ${stats.unaryCalls} unary calls`,
+    );
+  }
 
   if (opts.compareEtcd && !interrupted) {
     const rawWorkloads = opts.workloads.filter((w) => RAW.has(w));
@@ -490,20 +552,8 @@ try {
     const e = etcdKv(etcd.endpoint);
     cleanups.push(e.close);
     if (rawWorkloads.some((w) => w !== 'rawput') && !interrupted) await load(e);
-    report.etcd = await runAll(e, rawWorkloads);
-    report.ratios = {};
-    out('\nratio tikv/etcd (ops/s; p99 latency):');
-    for (const w of rawWorkloads) {
-      const a = report.tikv[w];
-      const b = report.etcd[w];
-      if (a === undefined || b === undefined || b.opsPerSec === 0) continue;
-      const ratio = {
-        opsPerSec: round(a.opsPerSec / b.opsPerSec, 2),
-        p99: b.latency.p99Ms > 0 ? round(a.latency.p99Ms / b.latency.p99Ms, 2) : null,
-      };
-      report.ratios[w] = ratio;
-      out(`  ${w.padEnd(6)} throughput x${ratio.opsPerSec}  p99 x${ratio.p99}`);
-    }
+    [report.etcd] = await runAll([e], rawWorkloads);
+    report.ratios = ratios(`ratio ${tikv.name}/etcd`, report.tikv, report.etcd, rawWorkloads);
   }
   if (interrupted) report.interrupted = true;
   if (opts.json === '-') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
