@@ -464,6 +464,14 @@ describe('BatchCommandsTransport', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('rejects a call with a non-finite timeout without sending it', async () => {
+    await expect(rawGet(t, store.addr, 'x', Number.POSITIVE_INFINITY)).rejects.toBeInstanceOf(
+      RangeError,
+    );
+    await rawGet(t, store.addr, 'y');
+    expect(store.entries).toHaveLength(1);
+  });
+
   it('probe() round-trips an Empty request', async () => {
     await t.probe(store.addr, 1000);
     expect(store.entries.map((e) => e.req.cmd?.$case)).toEqual(['Empty']);

@@ -332,6 +332,9 @@ export class BatchCommandsTransport implements TikvTransport {
     bytes: Uint8Array,
     timeoutMs: number,
   ): Promise<unknown> {
+    if (!Number.isFinite(timeoutMs)) {
+      return Promise.reject(new RangeError(`timeoutMs must be a finite number, got ${timeoutMs}`));
+    }
     return new Promise((resolve, reject) => {
       const s = this.#stream(addr);
       const p: Pending = { id: this.#nextId++, caseName, bytes, resolve, reject, timer: undefined };
