@@ -1,12 +1,13 @@
 // Where tikv-ctl's commands run: the debugpb.Debug service of a running tikv-server (remote mode),
 // or the same service over a stopped store's RocksDB opened in-process (local mode).
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { RocksEngine } from '@tikv-ts/engine-rocks';
 import type { CfName, KvEngine, KvEntry } from '@tikv-ts/engine-traits';
 import { debugpb, kvrpcpb, pdpb } from '@tikv-ts/proto';
-import { DebugService, type MvccEntry } from '@tikv-ts/server';
+import { DATA_DIR_LOCK_FILE, DebugService, type MvccEntry } from '@tikv-ts/server';
+import { PidLockHeldError, acquirePidLock } from '@tikv-ts/util/node';
 
 /** A failure tikv-ctl reports on stderr in one line (exit code 1). */
 export class CtlError extends Error {
@@ -197,70 +198,23 @@ export class RemoteBackend implements DebugBackend {
 }
 
 /** The store's lock file, as tikv-server takes it (`<data-dir>/tikv.lock` holding a pid). */
-export const LOCK_FILE = 'tikv.lock';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
-}
-
-function lockHolder(path: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)
-    ? pid
-    : undefined;
-}
-
 /**
  * Takes the data directory's lock file for the duration of a local command (so a tikv-server
  * cannot start on it meanwhile). A lock left by a dead process is taken over.
  * @throws CtlError when a live process (a running tikv-server) holds it
  */
 export function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (e: unknown) {
-      if ((e as { code?: string }).code !== 'EEXIST')
-        throw new CtlError(`Cannot take the lock file ${path}: ${(e as Error).message}`, {
-          cause: e,
-        });
-      const pid = lockHolder(path);
-      if (pid !== undefined) {
-        throw new CtlError(
-          `Data directory ${dataDir} is locked by a running tikv-server (pid ${pid}): stop it first, or use --host against it`,
-        );
-      }
-      try {
-        unlinkSync(path);
-      } catch {
-        // Taken over by someone else first: the next attempt decides.
-      }
-      continue;
+  const path = join(dataDir, DATA_DIR_LOCK_FILE);
+  try {
+    return acquirePidLock(path);
+  } catch (e: unknown) {
+    if (e instanceof PidLockHeldError) {
+      throw new CtlError(
+        `Data directory ${dataDir} is locked by a running tikv-server (pid ${e.pid}): stop it first, or use --host against it`,
+      );
     }
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return () => {
-      try {
-        unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
-    };
+    throw new CtlError(`Cannot take the lock file ${path}: ${(e as Error).message}`, { cause: e });
   }
-  throw new CtlError(`Cannot take the lock file ${path}`);
 }
 
 /** A stopped store's engine, opened in-process (its data directory, or any `KvEngine` in tests). */

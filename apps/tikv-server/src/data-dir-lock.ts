@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { DATA_DIR_LOCK_FILE } from '@tikv-ts/server';
+import { PidLockHeldError, acquirePidLock } from '@tikv-ts/util/node';
 
 /** The data directory is used by another live process. */
 export class DataDirLockedError extends Error {
@@ -7,57 +8,23 @@ export class DataDirLockedError extends Error {
     readonly dataDir: string,
     readonly pid: number,
   ) {
-    super(`Data directory ${dataDir} is locked by another process (pid ${pid}); is another tikv-server running with this --data-dir?`);
+    super(
+      `Data directory ${dataDir} is locked by another process (pid ${pid}); is another tikv-server running with this --data-dir?`,
+    );
     this.name = 'DataDirLockedError';
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
-}
-
 /**
- * Takes `<dataDir>/tikv.lock` (created with O_EXCL, holding our pid). A lock file left by a dead
- * process (kill -9) is taken over. RocksDB's own OS lock on the database is the backstop against
- * races between two starting processes. Returns the release function (removes the file).
+ * Takes `<dataDir>/tikv.lock` for this process (a file left by a dead process is taken over;
+ * RocksDB's own lock is the backstop). Returns the release function.
  * @throws DataDirLockedError when a live process holds it
  */
 export function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, 'tikv.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (e: unknown) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-      let pid = NaN;
-      try {
-        pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-      } catch {
-        // Vanished meanwhile: retry.
-      }
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirLockedError(dataDir, pid);
-      try {
-        unlinkSync(path);
-      } catch {
-        // Another process took it over first: retry decides.
-      }
-      continue;
-    }
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return () => {
-      try {
-        unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
-    };
+  try {
+    return acquirePidLock(join(dataDir, DATA_DIR_LOCK_FILE));
+  } catch (e: unknown) {
+    if (e instanceof PidLockHeldError) throw new DataDirLockedError(dataDir, e.pid);
+    throw e;
   }
-  throw new Error(`Cannot take the lock file ${path}`);
 }

@@ -58,3 +58,9 @@ export const tikvConfigSchema = defineConfig({
 
 /** A loaded tikv-server configuration. */
 export type TikvConfig = ConfigOf<(typeof tikvConfigSchema)['fields']>;
+
+/**
+ * The pid lock file in a store's data directory (`acquirePidLock` of `@tikv-ts/util/node`):
+ * taken by tikv-server for its lifetime and by tikv-ctl's local mode while it works.
+ */
+export const DATA_DIR_LOCK_FILE = 'tikv.lock';

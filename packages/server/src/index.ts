@@ -16,7 +16,7 @@ export { Node, type NodeOptions, type StoreInfo } from './node';
 export { KvService, type KvServiceOptions, type CommandHandler, type RegionSplitter } from './kv-service';
 export { FlowStats, type Flow } from './flow-stats';
 export { createServerMetrics, type ServerMetrics } from './metrics';
-export { tikvConfigSchema, type TikvConfig } from './config';
+export { tikvConfigSchema, DATA_DIR_LOCK_FILE, type TikvConfig } from './config';
 export { PdWorker, storeSpace, regionApproximateStats, type PdWorkerOptions, type StoreSpace } from './pd-worker';
 export { StatusServer, type StatusServerOptions } from './status-server';
 export { MeteredEngine } from './metered-engine';
