@@ -158,37 +158,6 @@ class MvccCursor {
   }
 }
 
-function mvccLock(lock: Lock): kvrpcpb.MvccLock {
-  return kvrpcpb.MvccLock.fromPartial({
-    type: lock.toLockInfo(new Uint8Array(0)).lockType,
-    startTs: lock.ts,
-    primary: lock.primary,
-    shortValue: lock.shortValue ?? new Uint8Array(0),
-    ttl: lock.ttl,
-    forUpdateTs: lock.forUpdateTs,
-    txnSize: lock.txnSize,
-    useAsyncCommit: lock.useAsyncCommit,
-    secondaries: lock.secondaries,
-    rollbackTs: lock.rollbackTs,
-    lastChangeTs: lock.lastChangeTs,
-    versionsToLastChange: lock.versionsToLastChange,
-  });
-}
-
-function mvccWrite(commitTs: bigint, write: Write): kvrpcpb.MvccWrite {
-  return kvrpcpb.MvccWrite.fromPartial({
-    type: write.toOp(),
-    startTs: write.startTs,
-    commitTs,
-    shortValue: write.shortValue ?? new Uint8Array(0),
-    hasOverlappedRollback: write.hasOverlappedRollback,
-    hasGcFence: write.gcFence !== undefined,
-    gcFence: write.gcFence ?? 0n,
-    lastChangeTs: write.lastChangeTs,
-    versionsToLastChange: write.versionsToLastChange,
-  });
-}
-
 function checkRange(from: Uint8Array, to: Uint8Array): void {
   if (from.length > 0 && to.length > 0 && compareBytes(from, to) > 0) {
     throw new DebugInvalidArgumentError(`Start key ${toHex(from)} is above end key ${toHex(to)}`);
@@ -342,7 +311,7 @@ export class DebugService {
         const info = kvrpcpb.MvccInfo.create();
         let e = await lock.peek();
         if (e !== undefined && compareBytes(lock.userKey(e), key) === 0) {
-          info.lock = mvccLock(Lock.parse(e.value));
+          info.lock = Lock.parse(e.value).toMvccLock();
           lock.advance();
         }
         // Newest first: timestamps are stored descending.
@@ -350,7 +319,7 @@ export class DebugService {
           (e = await write.peek()) !== undefined &&
           compareBytes(write.userKey(e), key) === 0
         ) {
-          info.writes.push(mvccWrite(Key.decodeTsFrom(e.key), Write.parse(e.value)));
+          info.writes.push(Write.parse(e.value).toMvccWrite(Key.decodeTsFrom(e.key)));
           write.advance();
         }
         while (

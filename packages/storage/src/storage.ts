@@ -14,7 +14,14 @@ import {
 import { keyHash } from './txn/latches';
 import { LockManager } from './lock-manager/lock-manager';
 import { MvccReader } from './mvcc/reader';
-import { type ReadOptions, type ScanEntry, checkLockConflict, checksLocks, pointGet, scanKeys } from './mvcc/point-getter';
+import {
+  type ReadOptions,
+  type ScanEntry,
+  checkLockConflict,
+  checksLocks,
+  pointGet,
+  scanKeys,
+} from './mvcc/point-getter';
 import { MvccTxn, type ReleasedLock } from './mvcc/txn';
 import {
   CommittedError,
@@ -206,13 +213,17 @@ export class Storage {
     this.#cm = options.concurrencyManager ?? new ConcurrencyManager<Lock>();
     this.#lockMgr = new LockManager({
       clock: options.clock,
-      ...(options.waitForLockTimeoutMs === undefined ? {} : { defaultWaitTimeoutMs: options.waitForLockTimeoutMs }),
+      ...(options.waitForLockTimeoutMs === undefined
+        ? {}
+        : { defaultWaitTimeoutMs: options.waitForLockTimeoutMs }),
       ...(options.wakeUpDelayMs === undefined ? {} : { wakeUpDelayMs: options.wakeUpDelayMs }),
     });
     this.#sched = new Scheduler({
       engine: options.engine,
       ...(options.latchSlots === undefined ? {} : { latchSlots: options.latchSlots }),
-      ...(options.schedulerConcurrency === undefined ? {} : { concurrency: options.schedulerConcurrency }),
+      ...(options.schedulerConcurrency === undefined
+        ? {}
+        : { concurrency: options.schedulerConcurrency }),
       ...(options.pendingWriteThresholdBytes === undefined
         ? {}
         : { pendingWriteThresholdBytes: options.pendingWriteThresholdBytes }),
@@ -256,7 +267,10 @@ export class Storage {
     });
   }
 
-  async #withReader<T>(ctx: TxnContext, fn: (reader: MvccReader, snap: EngineSnapshot) => Promise<T>): Promise<T> {
+  async #withReader<T>(
+    ctx: TxnContext,
+    fn: (reader: MvccReader, snap: EngineSnapshot) => Promise<T>,
+  ): Promise<T> {
     const snap = await this.#engine.snapshot(ctx);
     const reader = new MvccReader(snap);
     try {
@@ -273,7 +287,11 @@ export class Storage {
    * The value of `key` at `ts` (KvGet). Raises max ts to `ts`.
    * @throws KeyIsLockedError when a lock (in the engine or in memory) blocks the read
    */
-  async get(ctx: TxnContext, key: Uint8Array, ts: bigint): Promise<{ value: Uint8Array | undefined }> {
+  async get(
+    ctx: TxnContext,
+    key: Uint8Array,
+    ts: bigint,
+  ): Promise<{ value: Uint8Array | undefined }> {
     this.#cm.updateMaxTs(ts);
     if (checksLocks(ctx.isolationLevel)) this.#checkMemoryLock(ctx, key, ts);
     return this.#withReader(ctx, async (reader) => {
@@ -283,10 +301,15 @@ export class Storage {
   }
 
   /** Values of `keys` at `ts` (KvBatchGet): found pairs and per-key lock errors, in key order given. */
-  async batchGet(ctx: TxnContext, keys: readonly Uint8Array[], ts: bigint): Promise<KvPairResult[]> {
+  async batchGet(
+    ctx: TxnContext,
+    keys: readonly Uint8Array[],
+    ts: bigint,
+  ): Promise<KvPairResult[]> {
     this.#cm.updateMaxTs(ts);
     // As TiKV: a lock still in memory fails the whole request; engine locks are per-key errors.
-    if (checksLocks(ctx.isolationLevel)) for (const key of keys) this.#checkMemoryLock(ctx, key, ts);
+    if (checksLocks(ctx.isolationLevel))
+      for (const key of keys) this.#checkMemoryLock(ctx, key, ts);
     return this.#withReader(ctx, async (reader) => {
       const out: KvPairResult[] = [];
       for (const key of keys) {
@@ -310,7 +333,14 @@ export class Storage {
    */
   async scan(
     ctx: TxnContext,
-    params: { startKey: Uint8Array; endKey?: Uint8Array; limit: number; ts: bigint; keyOnly?: boolean; reverse?: boolean },
+    params: {
+      startKey: Uint8Array;
+      endKey?: Uint8Array;
+      limit: number;
+      ts: bigint;
+      keyOnly?: boolean;
+      reverse?: boolean;
+    },
   ): Promise<KvPairResult[]> {
     this.#cm.updateMaxTs(params.ts);
     const iso = ctx.isolationLevel ?? kvrpcpb.IsolationLevel.SI;
@@ -344,14 +374,23 @@ export class Storage {
     params: { maxVersion: bigint; startKey?: Uint8Array; endKey?: Uint8Array; limit?: number },
   ): Promise<kvrpcpb.LockInfo[]> {
     this.#cm.updateMaxTs(params.maxVersion);
-    const start = params.startKey !== undefined && params.startKey.length > 0 ? encoded(params.startKey) : undefined;
-    const end = params.endKey !== undefined && params.endKey.length > 0 ? encoded(params.endKey) : undefined;
+    const start =
+      params.startKey !== undefined && params.startKey.length > 0
+        ? encoded(params.startKey)
+        : undefined;
+    const end =
+      params.endKey !== undefined && params.endKey.length > 0 ? encoded(params.endKey) : undefined;
     const mem: kvrpcpb.LockInfo[] = [];
     this.#cm.readRangeCheck(start, end, (lock, key) => {
       if (lock.ts <= params.maxVersion) mem.push(lock.toLockInfo(Key.fromEncoded(key).toRaw()));
     });
     return this.#withReader(ctx, async (reader) => {
-      const { locks } = await reader.scanLocks(start, end, (_k, l) => l.ts <= params.maxVersion, params.limit ?? 0);
+      const { locks } = await reader.scanLocks(
+        start,
+        end,
+        (_k, l) => l.ts <= params.maxVersion,
+        params.limit ?? 0,
+      );
       const out = locks.map(({ key, lock }) => lock.toLockInfo(key.toRaw()));
       // Memory locks of async-commit/1PC prewrites not yet in the engine.
       for (const m of mem) {
@@ -368,7 +407,10 @@ export class Storage {
   }
 
   /** The key and MVCC records of the transaction that started at `startTs` (MvccGetByStartTs). */
-  async mvccGetByStartTs(ctx: TxnContext, startTs: bigint): Promise<{ key: Uint8Array; info: kvrpcpb.MvccInfo } | undefined> {
+  async mvccGetByStartTs(
+    ctx: TxnContext,
+    startTs: bigint,
+  ): Promise<{ key: Uint8Array; info: kvrpcpb.MvccInfo } | undefined> {
     return this.#withReader(ctx, async (reader) => {
       const key = await reader.seekTxnKeyByStartTs(startTs);
       if (key === undefined) return undefined;
@@ -412,7 +454,8 @@ export class Storage {
    *   AssertionFailedError, SchedTooBusyError (locks of other transactions are in `errors`)
    */
   prewrite(ctx: TxnContext, p: PrewriteParams): Promise<PrewriteResult> {
-    if (p.mutations.length === 0) return Promise.resolve({ errors: [], minCommitTs: 0n, onePcCommitTs: 0n });
+    if (p.mutations.length === 0)
+      return Promise.resolve({ errors: [], minCommitTs: 0n, onePcCommitTs: 0n });
     const keys = p.mutations.map((m) => encoded(m.key));
     let bytes = 0;
     for (const m of p.mutations) bytes += m.key.length + ('value' in m ? m.value.length : 0);
@@ -445,7 +488,10 @@ export class Storage {
           for (let i = 0; i < p.mutations.length; i++) {
             const m = p.mutations[i] as Mutation;
             const action: PessimisticAction =
-              p.pessimisticActions?.[i] === kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK ? 'check' : 'skip';
+              p.pessimisticActions?.[i] ===
+              kvrpcpb.PrewriteRequest_PessimisticAction.DO_PESSIMISTIC_CHECK
+                ? 'check'
+                : 'skip';
             try {
               const r = await prewriteKey(txn, reader, this.#cm, props, m, p.secondaries, action);
               if (r !== 'skip' && r > finalMin) finalMin = r;
@@ -470,7 +516,11 @@ export class Storage {
           onePcCommitTs = finalMin;
         }
         return {
-          result: { errors: [], minCommitTs: commitKind.kind === 'twoPc' ? 0n : finalMin, onePcCommitTs },
+          result: {
+            errors: [],
+            minCommitTs: commitKind.kind === 'twoPc' ? 0n : finalMin,
+            onePcCommitTs,
+          },
           modifies: txn.modifies,
           released: txn.released,
           onFinish: () => txn.releaseGuards(),
@@ -479,7 +529,8 @@ export class Storage {
       try {
         return await attempt(requested);
       } catch (e: unknown) {
-        if (e instanceof CommitTsTooLargeError && requested.kind !== 'twoPc') return attempt({ kind: 'twoPc' });
+        if (e instanceof CommitTsTooLargeError && requested.kind !== 'twoPc')
+          return attempt({ kind: 'twoPc' });
         throw e;
       }
     });
@@ -489,13 +540,21 @@ export class Storage {
    * Commits keys of the transaction `startVersion` at `commitVersion` (KvCommit).
    * @throws InvalidTxnTsoError when commit ts <= start ts, CommitTsExpiredError, TxnLockNotFoundError
    */
-  commit(ctx: TxnContext, p: { keys: readonly Uint8Array[]; startVersion: bigint; commitVersion: bigint }): Promise<{ commitVersion: bigint }> {
-    if (p.commitVersion <= p.startVersion) return Promise.reject(new InvalidTxnTsoError(p.startVersion, p.commitVersion));
+  commit(
+    ctx: TxnContext,
+    p: { keys: readonly Uint8Array[]; startVersion: bigint; commitVersion: bigint },
+  ): Promise<{ commitVersion: bigint }> {
+    if (p.commitVersion <= p.startVersion)
+      return Promise.reject(new InvalidTxnTsoError(p.startVersion, p.commitVersion));
     const keys = p.keys.map(encoded);
     return this.#run(ctx, 'commit', keys, keys.length * 32, async (reader) => {
       const txn = new MvccTxn(p.startVersion);
       for (const k of p.keys) await commitKey(txn, reader, Key.fromRaw(k), p.commitVersion);
-      return { result: { commitVersion: p.commitVersion }, modifies: txn.modifies, released: txn.released };
+      return {
+        result: { commitVersion: p.commitVersion },
+        modifies: txn.modifies,
+        released: txn.released,
+      };
     });
   }
 
@@ -504,7 +563,10 @@ export class Storage {
    * records, so a late prewrite of the same transaction fails.
    * @throws CommittedError (mapped to `abort`) when a key is already committed
    */
-  batchRollback(ctx: TxnContext, p: { keys: readonly Uint8Array[]; startVersion: bigint }): Promise<void> {
+  batchRollback(
+    ctx: TxnContext,
+    p: { keys: readonly Uint8Array[]; startVersion: bigint },
+  ): Promise<void> {
     const keys = p.keys.map(encoded);
     return this.#run(ctx, 'batch_rollback', keys, keys.length * 32, async (reader) => {
       const txn = new MvccTxn(p.startVersion);
@@ -519,14 +581,18 @@ export class Storage {
    * `commit_version`), else 0.
    * @throws KeyIsLockedError when the lock has not expired
    */
-  cleanup(ctx: TxnContext, p: { key: Uint8Array; startVersion: bigint; currentTs: bigint }): Promise<{ commitVersion: bigint }> {
+  cleanup(
+    ctx: TxnContext,
+    p: { key: Uint8Array; startVersion: bigint; currentTs: bigint },
+  ): Promise<{ commitVersion: bigint }> {
     this.#cm.updateMaxTs(p.currentTs);
     return this.#run(ctx, 'cleanup', [encoded(p.key)], 32, async (reader) => {
       const txn = new MvccTxn(p.startVersion);
       try {
         await cleanupKey(txn, reader, Key.fromRaw(p.key), p.currentTs, true);
       } catch (e: unknown) {
-        if (e instanceof CommittedError) return { result: { commitVersion: e.commitTs }, modifies: [] };
+        if (e instanceof CommittedError)
+          return { result: { commitVersion: e.commitTs }, modifies: [] };
         throw e;
       }
       return { result: { commitVersion: 0n }, modifies: txn.modifies, released: txn.released };
@@ -551,9 +617,19 @@ export class Storage {
           if (p.resolvingPessimisticLock !== true && lock.lockType === 'pessimistic') {
             // Resolving a prewrite lock whose primary holds only a pessimistic lock naming
             // another primary: that lock is invalid. Drop it and decide as if it were missing.
-            status = await checkTxnStatusMissingLock(txn, reader, key, p.rollbackIfNotExist === true ? 'protectedRollback' : 'returnError', false);
+            status = await checkTxnStatusMissingLock(
+              txn,
+              reader,
+              key,
+              p.rollbackIfNotExist === true ? 'protectedRollback' : 'returnError',
+              false,
+            );
             txn.unlockKey(key, lock);
-            return { result: txnStatusResult(status, p.primaryKey), modifies: txn.modifies, released: txn.released };
+            return {
+              result: txnStatusResult(status, p.primaryKey),
+              modifies: txn.modifies,
+              released: txn.released,
+            };
           }
           throw new PrimaryMismatchError(lock.toLockInfo(p.primaryKey));
         }
@@ -576,7 +652,11 @@ export class Storage {
           p.resolvingPessimisticLock === true,
         );
       }
-      return { result: txnStatusResult(status, p.primaryKey), modifies: txn.modifies, released: txn.released };
+      return {
+        result: txnStatusResult(status, p.primaryKey),
+        modifies: txn.modifies,
+        released: txn.released,
+      };
     });
   }
 
@@ -606,7 +686,8 @@ export class Storage {
           break;
         }
       }
-      const result = commitTs !== 0n || rolledBack ? { locks: [], commitTs } : { locks, commitTs: 0n };
+      const result =
+        commitTs !== 0n || rolledBack ? { locks: [], commitTs } : { locks, commitTs: 0n };
       return { result, modifies: txn.modifies, released: txn.released };
     });
   }
@@ -620,7 +701,12 @@ export class Storage {
    */
   async resolveLock(
     ctx: TxnContext,
-    p: { startVersion?: bigint; commitVersion?: bigint; keys?: readonly Uint8Array[]; txnInfos?: readonly TxnInfo[] },
+    p: {
+      startVersion?: bigint;
+      commitVersion?: bigint;
+      keys?: readonly Uint8Array[];
+      txnInfos?: readonly TxnInfo[];
+    },
   ): Promise<void> {
     const status = new Map<bigint, bigint>();
     if (p.txnInfos !== undefined && p.txnInfos.length > 0) {
@@ -634,7 +720,11 @@ export class Storage {
       if (commitTs !== 0n && commitTs <= startTs) throw new InvalidTxnTsoError(startTs, commitTs);
     }
     if (p.keys !== undefined && p.keys.length > 0) {
-      await this.#resolveKeys(ctx, p.keys.map((k) => Key.fromRaw(k)), status);
+      await this.#resolveKeys(
+        ctx,
+        p.keys.map((k) => Key.fromRaw(k)),
+        status,
+      );
       return;
     }
     let start: Uint8Array | undefined;
@@ -642,41 +732,60 @@ export class Storage {
       const { locks, hasMore } = await this.#withReader(ctx, (reader) =>
         reader.scanLocks(start, undefined, (_k, l) => status.has(l.ts), RESOLVE_LOCK_BATCH),
       );
-      if (locks.length > 0) await this.#resolveKeys(ctx, locks.map((l) => l.key), status);
+      if (locks.length > 0)
+        await this.#resolveKeys(
+          ctx,
+          locks.map((l) => l.key),
+          status,
+        );
       if (!hasMore || locks.length === 0) return;
       const last = locks[locks.length - 1] as { key: Key };
       start = Uint8Array.from([...last.key.asEncoded(), 0]);
     }
   }
 
-  #resolveKeys(ctx: TxnContext, keys: readonly Key[], status: ReadonlyMap<bigint, bigint>): Promise<void> {
-    return this.#run(ctx, 'resolve_lock', keys.map((k) => k.asEncoded()), keys.length * 32, async (reader) => {
-      const modifies: Modify[] = [];
-      const released: ReleasedLock[] = [];
-      for (const key of keys) {
-        const lock = await reader.loadLock(key);
-        if (lock === undefined) continue;
-        const commitTs = status.get(lock.ts);
-        if (commitTs === undefined) continue;
-        const txn = new MvccTxn(lock.ts);
-        if (commitTs === 0n) await cleanupKey(txn, reader, key, 0n, false);
-        else await commitKey(txn, reader, key, commitTs);
-        modifies.push(...txn.modifies);
-        released.push(...txn.released);
-      }
-      return { result: undefined, modifies, released };
-    });
+  #resolveKeys(
+    ctx: TxnContext,
+    keys: readonly Key[],
+    status: ReadonlyMap<bigint, bigint>,
+  ): Promise<void> {
+    return this.#run(
+      ctx,
+      'resolve_lock',
+      keys.map((k) => k.asEncoded()),
+      keys.length * 32,
+      async (reader) => {
+        const modifies: Modify[] = [];
+        const released: ReleasedLock[] = [];
+        for (const key of keys) {
+          const lock = await reader.loadLock(key);
+          if (lock === undefined) continue;
+          const commitTs = status.get(lock.ts);
+          if (commitTs === undefined) continue;
+          const txn = new MvccTxn(lock.ts);
+          if (commitTs === 0n) await cleanupKey(txn, reader, key, 0n, false);
+          else await commitKey(txn, reader, key, commitTs);
+          modifies.push(...txn.modifies);
+          released.push(...txn.released);
+        }
+        return { result: undefined, modifies, released };
+      },
+    );
   }
 
   /**
    * Extends the primary lock's TTL to `adviseLockTtl` if larger (KvTxnHeartBeat); returns the TTL.
    * @throws TxnNotFoundError when the transaction holds no lock on the primary
    */
-  txnHeartBeat(ctx: TxnContext, p: { primaryLock: Uint8Array; startVersion: bigint; adviseLockTtl: bigint }): Promise<{ lockTtl: bigint }> {
+  txnHeartBeat(
+    ctx: TxnContext,
+    p: { primaryLock: Uint8Array; startVersion: bigint; adviseLockTtl: bigint },
+  ): Promise<{ lockTtl: bigint }> {
     const key = Key.fromRaw(p.primaryLock);
     return this.#run(ctx, 'txn_heart_beat', [key.asEncoded()], 32, async (reader) => {
       const lock = await reader.loadLock(key);
-      if (lock === undefined || lock.ts !== p.startVersion) throw new TxnNotFoundError(p.startVersion, p.primaryLock);
+      if (lock === undefined || lock.ts !== p.startVersion)
+        throw new TxnNotFoundError(p.startVersion, p.primaryLock);
       if (lock.ttl >= p.adviseLockTtl) return { result: { lockTtl: lock.ttl }, modifies: [] };
       const l = lock.clone();
       l.ttl = p.adviseLockTtl;
@@ -711,7 +820,9 @@ export class Storage {
         const wait = this.#lockMgr.wait(p.startVersion, info, hash, left);
         // The lock may have gone between the failed attempt and the registration.
         try {
-          const still = await this.#withReader(ctx, (reader) => reader.loadLock(Key.fromRaw(info.key)));
+          const still = await this.#withReader(ctx, (reader) =>
+            reader.loadLock(Key.fromRaw(info.key)),
+          );
           if (still === undefined || still.ts !== info.lockVersion) wait.cancel();
         } catch (err: unknown) {
           wait.cancel();
@@ -742,23 +853,31 @@ export class Storage {
           needCheckExistence: p.checkExistence === true,
           lockOnlyIfExists: p.lockOnlyIfExists === true,
           minCommitTs: p.minCommitTs ?? 0n,
-          allowLockWithConflict: p.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
+          allowLockWithConflict:
+            p.wakeUpMode === kvrpcpb.PessimisticLockWakeUpMode.WakeUpModeForceLock,
         });
         if (p.returnValues === true) values.push(r.value ?? new Uint8Array(0));
         if (p.returnValues === true || p.checkExistence === true) notFounds.push(!r.exists);
         locked.push(r.locked);
         lockedWithConflictTs.push(r.lockedWithConflictTs);
       }
-      return { result: { values, notFounds, locked, lockedWithConflictTs }, modifies: txn.modifies };
+      return {
+        result: { values, notFounds, locked, lockedWithConflictTs },
+        modifies: txn.modifies,
+      };
     });
   }
 
   /** Removes the transaction's pessimistic locks on keys (KVPessimisticRollback). */
-  pessimisticRollback(ctx: TxnContext, p: { keys: readonly Uint8Array[]; startVersion: bigint; forUpdateTs: bigint }): Promise<void> {
+  pessimisticRollback(
+    ctx: TxnContext,
+    p: { keys: readonly Uint8Array[]; startVersion: bigint; forUpdateTs: bigint },
+  ): Promise<void> {
     const keys = p.keys.map(encoded);
     return this.#run(ctx, 'pessimistic_rollback', keys, keys.length * 32, async (reader) => {
       const txn = new MvccTxn(p.startVersion);
-      for (const k of p.keys) await pessimisticRollbackKey(txn, reader, Key.fromRaw(k), p.forUpdateTs);
+      for (const k of p.keys)
+        await pessimisticRollbackKey(txn, reader, Key.fromRaw(k), p.forUpdateTs);
       return { result: undefined, modifies: txn.modifies, released: txn.released };
     });
   }
@@ -767,7 +886,10 @@ export class Storage {
    * Deletes every version, lock and value of user keys in `[startKey, endKey)` (KvDeleteRange;
    * an empty end key is unbounded). With `notifyOnly`, writes only the notification.
    */
-  deleteRange(ctx: TxnContext, p: { startKey: Uint8Array; endKey: Uint8Array; notifyOnly?: boolean }): Promise<void> {
+  deleteRange(
+    ctx: TxnContext,
+    p: { startKey: Uint8Array; endKey: Uint8Array; notifyOnly?: boolean },
+  ): Promise<void> {
     const start = p.startKey.length === 0 ? new Uint8Array(0) : encoded(p.startKey);
     const end = p.endKey.length === 0 ? new Uint8Array(0) : encoded(p.endKey);
     const modifies: Modify[] = (['default', 'lock', 'write'] as const).map((cf) => ({
@@ -784,7 +906,10 @@ export class Storage {
    * Destroys all data of `[startKey, endKey)` at once, bypassing MVCC (UnsafeDestroyRange, used
    * after GC; store-wide in TiKV: the server should call it on a storage over the local engine).
    */
-  unsafeDestroyRange(ctx: TxnContext, p: { startKey: Uint8Array; endKey: Uint8Array }): Promise<void> {
+  unsafeDestroyRange(
+    ctx: TxnContext,
+    p: { startKey: Uint8Array; endKey: Uint8Array },
+  ): Promise<void> {
     return this.deleteRange(ctx, p);
   }
 
@@ -794,8 +919,12 @@ export class Storage {
    * delete, drops every older version and every Lock/Rollback record at or below it.
    * Returns the number of write records removed.
    */
-  async gc(ctx: TxnContext, p: { safePoint: bigint; startKey?: Uint8Array; endKey?: Uint8Array }): Promise<{ removed: number }> {
-    const start = p.startKey !== undefined && p.startKey.length > 0 ? encoded(p.startKey) : undefined;
+  async gc(
+    ctx: TxnContext,
+    p: { safePoint: bigint; startKey?: Uint8Array; endKey?: Uint8Array },
+  ): Promise<{ removed: number }> {
+    const start =
+      p.startKey !== undefined && p.startKey.length > 0 ? encoded(p.startKey) : undefined;
     const end = p.endKey !== undefined && p.endKey.length > 0 ? encoded(p.endKey) : undefined;
     let removed = 0;
     let from = start;
@@ -820,12 +949,18 @@ export class Storage {
         }
       });
       if (keys.keys.length > 0) {
-        removed += await this.#run(ctx, 'gc', keys.keys.map((k) => k.asEncoded()), keys.keys.length * 32, async (reader) => {
-          const txn = new MvccTxn(0n);
-          let n = 0;
-          for (const k of keys.keys) n += await gcKey(txn, reader, k, p.safePoint);
-          return { result: n, modifies: txn.modifies };
-        });
+        removed += await this.#run(
+          ctx,
+          'gc',
+          keys.keys.map((k) => k.asEncoded()),
+          keys.keys.length * 32,
+          async (reader) => {
+            const txn = new MvccTxn(0n);
+            let n = 0;
+            for (const k of keys.keys) n += await gcKey(txn, reader, k, p.safePoint);
+            return { result: n, modifies: txn.modifies };
+          },
+        );
       }
       if (!keys.more || keys.keys.length === 0) return { removed };
       const last = keys.keys[keys.keys.length - 1] as Key;
@@ -836,7 +971,12 @@ export class Storage {
 }
 
 function txnStatusResult(status: TxnStatus, primaryKey: Uint8Array): CheckTxnStatusResult {
-  const base = { lockTtl: 0n, commitVersion: 0n, action: kvrpcpb.Action.NoAction, lockInfo: undefined };
+  const base = {
+    lockTtl: 0n,
+    commitVersion: 0n,
+    action: kvrpcpb.Action.NoAction,
+    lockInfo: undefined,
+  };
   switch (status.kind) {
     case 'rolledBack':
       return base;
@@ -850,7 +990,9 @@ function txnStatusResult(status: TxnStatus, primaryKey: Uint8Array): CheckTxnSta
       return {
         ...base,
         lockTtl: status.lock.ttl,
-        action: status.minCommitTsPushed ? kvrpcpb.Action.MinCommitTSPushed : kvrpcpb.Action.NoAction,
+        action: status.minCommitTsPushed
+          ? kvrpcpb.Action.MinCommitTSPushed
+          : kvrpcpb.Action.NoAction,
         lockInfo: status.lock.toLockInfo(primaryKey),
       };
     case 'pessimisticRollBack':
@@ -869,37 +1011,10 @@ async function mvccInfo(reader: MvccReader, key: Key): Promise<kvrpcpb.MvccInfo>
   const writes = await reader.scanWritesOfKey(key);
   const values = await reader.scanValuesOfKey(key);
   return kvrpcpb.MvccInfo.fromPartial({
-    lock:
-      lock === undefined
-        ? undefined
-        : kvrpcpb.MvccLock.fromPartial({
-            type: lock.toLockInfo(new Uint8Array(0)).lockType,
-            startTs: lock.ts,
-            primary: lock.primary,
-            shortValue: lock.shortValue ?? new Uint8Array(0),
-            ttl: lock.ttl,
-            forUpdateTs: lock.forUpdateTs,
-            txnSize: lock.txnSize,
-            useAsyncCommit: lock.useAsyncCommit,
-            secondaries: lock.secondaries,
-            rollbackTs: lock.rollbackTs,
-            lastChangeTs: lock.lastChangeTs,
-            versionsToLastChange: lock.versionsToLastChange,
-          }),
-    writes: writes.map(({ commitTs, write }) =>
-      kvrpcpb.MvccWrite.fromPartial({
-        type: write.toOp(),
-        startTs: write.startTs,
-        commitTs,
-        shortValue: write.shortValue ?? new Uint8Array(0),
-        hasOverlappedRollback: write.hasOverlappedRollback,
-        hasGcFence: write.gcFence !== undefined,
-        gcFence: write.gcFence ?? 0n,
-        lastChangeTs: write.lastChangeTs,
-        versionsToLastChange: write.versionsToLastChange,
-      }),
+    lock: lock?.toMvccLock(),
+    writes: writes.map(({ commitTs, write }) => write.toMvccWrite(commitTs)),
+    values: values.map((v) =>
+      kvrpcpb.MvccValue.fromPartial({ startTs: v.startTs, value: v.value }),
     ),
-    values: values.map((v) => kvrpcpb.MvccValue.fromPartial({ startTs: v.startTs, value: v.value })),
   });
 }
-

@@ -1,4 +1,10 @@
-import { ByteReader, ByteWriter, encodeU64To, encodeUvarintTo, encodeVarintTo } from '@tikv-ts/codec';
+import {
+  ByteReader,
+  ByteWriter,
+  encodeU64To,
+  encodeUvarintTo,
+  encodeVarintTo,
+} from '@tikv-ts/codec';
 import { kvrpcpb } from '@tikv-ts/proto';
 import { TikvError } from '@tikv-ts/util';
 
@@ -25,7 +31,12 @@ export class BadFormatError extends TikvError {
 /** Kind of a Percolator lock: byte 'P', 'D', 'L' or 'S' (pessimistic) in the record. */
 export type LockType = 'put' | 'delete' | 'lock' | 'pessimistic';
 
-const LOCK_FLAGS: Record<LockType, number> = { put: 0x50, delete: 0x44, lock: 0x4c, pessimistic: 0x53 };
+const LOCK_FLAGS: Record<LockType, number> = {
+  put: 0x50,
+  delete: 0x44,
+  lock: 0x4c,
+  pessimistic: 0x53,
+};
 const FOR_UPDATE_TS_PREFIX = 0x66; // f
 const TXN_SIZE_PREFIX = 0x74; // t
 const MIN_COMMIT_TS_PREFIX = 0x63; // c
@@ -117,7 +128,11 @@ export class Lock {
 
   /** A copy (arrays of ts and secondaries are copied, byte arrays shared). */
   clone(): Lock {
-    return new Lock({ ...this, secondaries: [...this.secondaries], rollbackTs: [...this.rollbackTs] });
+    return new Lock({
+      ...this,
+      secondaries: [...this.secondaries],
+      rollbackTs: [...this.rollbackTs],
+    });
   }
 
   /** Whether this is a pessimistic lock (type 'S', not yet prewritten). */
@@ -248,6 +263,24 @@ export class Lock {
     }
   }
 
+  /** The lock as MVCC debug output (`MvccGetByKey`, `debugpb.ScanMvcc`). */
+  toMvccLock(): kvrpcpb.MvccLock {
+    return kvrpcpb.MvccLock.fromPartial({
+      type: this.toLockInfo(new Uint8Array(0)).lockType,
+      startTs: this.ts,
+      primary: this.primary,
+      shortValue: this.shortValue ?? new Uint8Array(0),
+      ttl: this.ttl,
+      forUpdateTs: this.forUpdateTs,
+      txnSize: this.txnSize,
+      useAsyncCommit: this.useAsyncCommit,
+      secondaries: this.secondaries,
+      rollbackTs: this.rollbackTs,
+      lastChangeTs: this.lastChangeTs,
+      versionsToLastChange: this.versionsToLastChange,
+    });
+  }
+
   /** The lock as a `kvrpcpb.LockInfo` for user key `rawKey` (TiKV `into_lock_info`). */
   toLockInfo(rawKey: Uint8Array): kvrpcpb.LockInfo {
     return kvrpcpb.LockInfo.fromPartial({
@@ -286,7 +319,12 @@ export function lockTypeToOp(t: LockType): kvrpcpb.Op {
 /** Kind of a write record: byte 'P', 'D', 'L' or 'R' in the record. */
 export type WriteType = 'put' | 'delete' | 'lock' | 'rollback';
 
-const WRITE_FLAGS: Record<WriteType, number> = { put: 0x50, delete: 0x44, lock: 0x4c, rollback: 0x52 };
+const WRITE_FLAGS: Record<WriteType, number> = {
+  put: 0x50,
+  delete: 0x44,
+  lock: 0x4c,
+  rollback: 0x52,
+};
 const FLAG_OVERLAPPED_ROLLBACK = 0x52; // R
 const GC_FENCE_PREFIX = 0x46; // F
 const WRITE_LAST_CHANGE_PREFIX = 0x6c; // l
@@ -333,7 +371,11 @@ export class Write {
   /** A protected rollback record for a transaction that started at `startTs` (TiKV `new_rollback`). */
   static rollback(startTs: bigint, isProtected: boolean): Write {
     // TiKV marks a protected rollback with the short value "p" (PROTECTED_ROLLBACK_SHORT_VALUE).
-    return new Write({ writeType: 'rollback', startTs, shortValue: isProtected ? PROTECTED_ROLLBACK_SHORT_VALUE : undefined });
+    return new Write({
+      writeType: 'rollback',
+      startTs,
+      shortValue: isProtected ? PROTECTED_ROLLBACK_SHORT_VALUE : undefined,
+    });
   }
 
   /** Whether this is a protected rollback (must not be collapsed away). */
@@ -381,7 +423,9 @@ export class Write {
     try {
       const r = new ByteReader(bytes);
       const flag = r.readU8();
-      const writeType = (Object.keys(WRITE_FLAGS) as WriteType[]).find((t) => WRITE_FLAGS[t] === flag);
+      const writeType = (Object.keys(WRITE_FLAGS) as WriteType[]).find(
+        (t) => WRITE_FLAGS[t] === flag,
+      );
       if (writeType === undefined) throw new Error(`unknown write type byte ${flag}`);
       const w = new Write({ writeType, startTs: r.readUvarint() });
       while (!r.isEof()) {
@@ -416,6 +460,21 @@ export class Write {
     }
   }
 
+  /** The write record committed at `commitTs` as MVCC debug output. */
+  toMvccWrite(commitTs: bigint): kvrpcpb.MvccWrite {
+    return kvrpcpb.MvccWrite.fromPartial({
+      type: this.toOp(),
+      startTs: this.startTs,
+      commitTs,
+      shortValue: this.shortValue ?? new Uint8Array(0),
+      hasOverlappedRollback: this.hasOverlappedRollback,
+      hasGcFence: this.gcFence !== undefined,
+      gcFence: this.gcFence ?? 0n,
+      lastChangeTs: this.lastChangeTs,
+      versionsToLastChange: this.versionsToLastChange,
+    });
+  }
+
   /** `kvrpcpb.Op` of the write type (for MVCC debug output). */
   toOp(): kvrpcpb.Op {
     switch (this.writeType) {
@@ -443,11 +502,25 @@ export const PROTECTED_ROLLBACK_SHORT_VALUE: Uint8Array = Uint8Array.of(0x70); /
  * `assertion` is `kvrpcpb.Assertion` (None/Exist/NotExist).
  */
 export type Mutation =
-  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array; readonly assertion?: kvrpcpb.Assertion }
+  | {
+      readonly type: 'put';
+      readonly key: Uint8Array;
+      readonly value: Uint8Array;
+      readonly assertion?: kvrpcpb.Assertion;
+    }
   | { readonly type: 'delete'; readonly key: Uint8Array; readonly assertion?: kvrpcpb.Assertion }
   | { readonly type: 'lock'; readonly key: Uint8Array; readonly assertion?: kvrpcpb.Assertion }
-  | { readonly type: 'insert'; readonly key: Uint8Array; readonly value: Uint8Array; readonly assertion?: kvrpcpb.Assertion }
-  | { readonly type: 'checkNotExists'; readonly key: Uint8Array; readonly assertion?: kvrpcpb.Assertion };
+  | {
+      readonly type: 'insert';
+      readonly key: Uint8Array;
+      readonly value: Uint8Array;
+      readonly assertion?: kvrpcpb.Assertion;
+    }
+  | {
+      readonly type: 'checkNotExists';
+      readonly key: Uint8Array;
+      readonly assertion?: kvrpcpb.Assertion;
+    };
 
 /**
  * A {@link Mutation} from a `kvrpcpb.Mutation`.
