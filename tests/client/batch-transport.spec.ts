@@ -213,6 +213,59 @@ describe('the BatchCommands transport against a real cluster', () => {
     expect(seen.length).toBeGreaterThan(0);
   });
 
+  it('a frozen store (SIGSTOP): each attempt ends at its deadline, the operation fails once its budget is spent, and the same stream works after SIGCONT', async () => {
+    const inner = new BatchCommandsTransport();
+    const seen: unknown[] = [];
+    const transport: TikvTransport = {
+      call: (addr, method, request, timeoutMs) =>
+        inner.call(addr, method, request, timeoutMs).catch((e: unknown) => {
+          seen.push(e);
+          throw e;
+        }),
+      close: () => inner.close(),
+    };
+    const raw = await RawClient.connect([cluster.pdUrl], {
+      transport,
+      requestTimeoutMs: 300,
+      maxBackoffMs: 1500,
+    });
+    clients.push({ close: async () => (await raw.close(), transport.close()) });
+    await raw.put(enc('frozen-0'), enc('before'));
+    const streams = inner.stats.streamsOpened;
+    kv.proc.child.kill('SIGSTOP');
+    try {
+      const outcomes = await within(
+        Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            raw.put(enc(`frozen-${i}`), enc('during')).then(
+              () => 'ok',
+              (e: unknown) => e,
+            ),
+          ),
+        ),
+        30000,
+        'a call to the frozen store',
+      );
+      for (const o of outcomes) expect(o).toBeInstanceOf(RegionUnavailableError);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(
+        seen.every((e) => e instanceof TransportError && e.code === 'KV:Client:DeadlineExceeded'),
+      ).toBe(true);
+    } finally {
+      kv.proc.child.kill('SIGCONT');
+    }
+    // The stream survived the deadlines; the late answers to them are ignored.
+    await eventually(
+      async () =>
+        (await raw.get(enc('frozen-0')).catch(() => undefined)) !== undefined || undefined,
+      'a read after SIGCONT',
+      30000,
+    );
+    await raw.put(enc('frozen-1'), enc('after'));
+    expect(dec(await raw.get(enc('frozen-1')))).toBe('after');
+    expect(inner.stats.streamsOpened).toBe(streams);
+  });
+
   it('with the store down for good, every pending call fails with the client error once its budget is spent; it works again after a restart', async () => {
     const raw = await RawClient.connect([cluster.pdUrl], {
       requestTimeoutMs: 1000,
