@@ -213,7 +213,8 @@ export function encodeBatchCommandsRequest(
  *   same channel. A store that answers the stream itself with `UNIMPLEMENTED` (no BatchCommands
  *   support) is reached by unary RPCs from then on.
  *
- * Not safe to share across processes (there are none); all state lives on the event loop.
+ * All state lives on the one event loop; a transport may be shared by several clients (each
+ * leaves it open when it closes; close it after them).
  */
 export class BatchCommandsTransport implements TikvTransport {
   readonly #clients = new Map<string, grpc.Client>();
