@@ -33,8 +33,8 @@ type CaseFor<R> = {
  * the clients of this package send is here, except `rawGetKeyTtl`, `rawCompareAndSwap` and
  * `rawChecksum`, which kvproto's BatchCommands has no case for. Cases that exist in kvproto but
  * that this project's tikv-server does not serve in the stream (Import, Coprocessor, Flush,
- * flashback, …) are left out too: our server fails the whole stream on an unserved case, so they
- * go unary, where only that call fails.
+ * flashback, …) are left out too: the server answers such an entry with an empty response, so
+ * they go unary, where the store's UNIMPLEMENTED names the method.
  */
 export const BATCH_COMMAND_CASES = {
   kvGet: 'Get',

@@ -231,8 +231,8 @@ describe('KvService', () => {
     expect(stream.ended).toBe(true);
   });
 
-  it('fails the stream with UNIMPLEMENTED for a command it does not serve', async () => {
-    const { service } = await setup();
+  it('answers an entry it does not serve with an empty response, the others on the stream as usual', async () => {
+    const { service, ctx } = await setup();
     const stream = new FakeStream();
     service.batchCommands(
       stream as unknown as grpc.ServerDuplexStream<
@@ -243,13 +243,24 @@ describe('KvService', () => {
     stream.emit(
       'data',
       tikvpb.BatchCommandsRequest.fromPartial({
-        requests: [{ cmd: { $case: 'Coprocessor', value: {} } }],
-        requestIds: [1n],
+        requests: [
+          { cmd: { $case: 'Coprocessor', value: {} } },
+          { cmd: { $case: 'RawGet', value: { context: ctx, key: enc('absent') } } },
+        ],
+        requestIds: [1n, 2n],
       }),
     );
     await settle();
-    expect(stream.error?.code).toBe(grpc.status.UNIMPLEMENTED);
-    expect(stream.error?.details).toMatch(/Coprocessor/);
+    expect(stream.error).toBeUndefined();
+    const byId = new Map<bigint, tikvpb.BatchCommandsResponse_Response>();
+    for (const m of stream.written)
+      m.requestIds.forEach((id, i) =>
+        byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response),
+      );
+    expect(byId.get(1n)?.cmd).toBeUndefined();
+    const get = byId.get(2n)?.cmd;
+    expect(get?.$case).toBe('RawGet');
+    expect(get?.$case === 'RawGet' && get.value.notFound).toBe(true);
   });
 
   it('refuses new calls while draining', async () => {
