@@ -12,8 +12,9 @@
 // echo @64; synced raw put @64 >= 1.5x etcd put @64 with a lower p99.
 //
 // Usage: node tools/bench-server.mjs   (after building apps/pd-server and apps/tikv-server)
-// Env: BENCH_SECONDS per cell (default 2), BENCH_ROUNDS for the target ratios (default 3),
-// BENCH_DIR (default os.tmpdir()).
+// Env: BENCH_SECONDS per cell (default 2), BENCH_ROUNDS for the target ratios (default 5),
+// BENCH_CELLS=0 to measure only the target ratios (skip the 1/16/64 table), BENCH_VERBOSE=1 to
+// print every round of the target ratios, BENCH_DIR (default os.tmpdir()).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,8 @@ const grpc = require('@grpc/grpc-js');
 const { tikvpb, kvrpcpb, etcdserverpb } = require(join(root, 'packages/proto/dist/index.js'));
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const CELLS = process.env.BENCH_CELLS !== '0';
+const VERBOSE = process.env.BENCH_VERBOSE === '1';
 const base = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-server-'));
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
@@ -96,6 +99,7 @@ function percentile(sorted, p) {
 /** Runs `op` with `conc` in flight for SECONDS; returns ops/s, p50, p99 (ms) and failed ops. */
 async function measure(conc, op) {
   const lat = [];
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   const until = t0 + SECONDS * 1000;
   let n = 0;
@@ -116,8 +120,12 @@ async function measure(conc, op) {
     }),
   );
   const secs = (now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   lat.sort((a, b) => a - b);
-  return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), errors, firstError };
+  // clientUs: this process's CPU per op (the client side; 1e6/clientUs is the rate at which
+  // this single-threaded client would saturate its core).
+  const clientUs = lat.length === 0 ? 0 : (cpu.user + cpu.system) / lat.length;
+  return { ops: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), clientUs, errors, firstError };
 }
 const rows = [];
 function row(name, r, ceilingName, ceiling) {
@@ -273,13 +281,13 @@ async function main() {
   let ts = BigInt(Date.now()) << 18n;
   let seq = 0;
   const echo = {};
-  for (const conc of [1, 16, 64]) {
+  for (const conc of CELLS ? [1, 16, 64] : []) {
     echo[conc] = await measure(conc, () => echoCall(getReqBytes));
     row(`grpc-js echo, ${conc} in flight`, echo[conc]);
   }
 
   const results = {};
-  for (const mode of ['unary', 'batch']) {
+  for (const mode of CELLS ? ['unary', 'batch'] : []) {
     const b = mode === 'batch' ? batchClient(client) : undefined;
     const get = b ? (r) => b.call({ $case: 'RawGet', value: r }) : rawGet;
     const put = b ? (r) => b.call({ $case: 'RawPut', value: r }) : rawPut;
@@ -341,7 +349,7 @@ async function main() {
     etcdClient = kvc;
     await measure(16, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from('warm'), value: Buffer.alloc(64, 1) })));
     etcd = {};
-    for (const conc of [1, 16, 64]) {
+    for (const conc of CELLS ? [1, 16, 64] : []) {
       etcd[conc] = await measure(conc, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`etcd-${seq++}`), value: Buffer.alloc(64, 1) })));
       row(`etcd put (synced), ${conc} in flight`, etcd[conc]);
     }
@@ -349,9 +357,12 @@ async function main() {
     console.log('etcd not installed (apt-get install etcd-server): the etcd ceiling is skipped');
   }
 
-  // Target ratios: the two sides of each ratio measured in alternating rounds (which goes first
-  // alternates), best of ROUNDS each, to damp the noise of a shared machine.
-  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  // Target ratios: the two sides of each ratio are measured back to back in every round (which
+  // goes first alternates), so each round gives one paired ratio under the same machine state;
+  // the figure is the median of the ROUNDS paired ratios (odd by default), which neither a
+  // momentary slowdown of one side nor a lucky burst of the other can move much. p99s are the
+  // medians of each side's per-round p99.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
   const bc = batchClient(client);
   const sides = {
     batchGet: () => measure(64, async () => {
@@ -372,33 +383,42 @@ async function main() {
     }),
     etcdPut: () => measure(64, () => eput(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`etcd-${seq++}`), value: Buffer.alloc(64, 1) }))),
   };
-  const best = {};
   const pairs = [['batchGet', 'rocksGet'], ['unaryGet', 'echo'], ...(eput === undefined ? [] : [['unaryPut', 'etcdPut'], ['batchPut', 'etcdPut']])];
+  const rounds = pairs.map(() => []); // per pair: [{ a, b }] per round
   for (let round = 0; round < ROUNDS; round++) {
-    for (const pair of pairs) {
+    for (const [k, pair] of pairs.entries()) {
+      const got = {};
       for (const name of round % 2 === 0 ? pair : [...pair].reverse()) {
-        const r = await sides[name]();
-        if (best[name] === undefined || r.ops > best[name].ops) best[name] = r;
+        got[name] = await sides[name]();
+        if (VERBOSE) console.log(`  round ${round + 1}: ${name.padEnd(9)} ${got[name].ops.toFixed(0).padStart(6)} ops/s, client ${got[name].clientUs.toFixed(0)} µs CPU/op`);
       }
+      rounds[k].push({ a: got[pair[0]], b: got[pair[1]] });
     }
   }
   bc.end();
   await bare.close();
   etcdClient?.close();
-  console.log(`\ntargets (64 in flight, best of ${ROUNDS} alternating rounds per side):`);
-  const fmt = (r) => `${r.ops.toFixed(0)} ops/s (p50 ${r.p50.toFixed(2)}, p99 ${r.p99.toFixed(2)} ms)`;
-  const t1 = best.batchGet.ops / best.rocksGet.ops;
-  console.log(`  BatchCommands raw get ${fmt(best.batchGet)} / rocksdb-native get ${fmt(best.rocksGet)} = ${t1.toFixed(2)}x (target >= 0.5x) ${t1 >= 0.5 ? 'MET' : 'NOT MET'}`);
-  const t2 = best.unaryGet.ops / best.echo.ops;
-  console.log(`  unary raw get ${fmt(best.unaryGet)} / grpc-js echo ${fmt(best.echo)} = ${t2.toFixed(2)}x (target >= 0.8x) ${t2 >= 0.8 ? 'MET' : 'NOT MET'}`);
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+  console.log(`\ntargets (64 in flight, median of ${ROUNDS} paired rounds; the median round's figures shown):`);
+  const fmt = (r) => `${r.ops.toFixed(0)} ops/s (p50 ${r.p50.toFixed(2)}, p99 ${r.p99.toFixed(2)} ms, client ${r.clientUs.toFixed(0)} µs CPU/op)`;
+  const report = (k, label, ceilingLabel, target, needLowerP99) => {
+    const rs = rounds[k];
+    const ratios = rs.map((r) => r.a.ops / r.b.ops);
+    const m = median(ratios);
+    const mid = rs[ratios.indexOf(m)];
+    const p99a = median(rs.map((r) => r.a.p99));
+    const p99b = median(rs.map((r) => r.b.p99));
+    const met = m >= target && (!needLowerP99 || p99a < p99b);
+    console.log(
+      `  ${label} ${fmt(mid.a)} / ${ceilingLabel} ${fmt(mid.b)} = ${m.toFixed(2)}x (target >= ${target}x${needLowerP99 ? `, lower p99: median p99 ${p99a.toFixed(2)} vs ${p99b.toFixed(2)} ms` : ''}) ${met ? 'MET' : 'NOT MET'}` +
+        `\n    per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}`,
+    );
+  };
+  report(0, 'BatchCommands raw get', 'rocksdb-native get', 0.5, false);
+  report(1, 'unary raw get', 'grpc-js echo', 0.8, false);
   if (eput !== undefined) {
-    for (const name of ['unaryPut', 'batchPut']) {
-      const p = best[name];
-      const t3 = p.ops / best.etcdPut.ops;
-      console.log(
-        `  synced raw put (${name === 'unaryPut' ? 'unary' : 'BatchCommands'}) ${fmt(p)} / etcd put ${fmt(best.etcdPut)} = ${t3.toFixed(2)}x (target >= 1.5x, lower p99) ${t3 >= 1.5 && p.p99 < best.etcdPut.p99 ? 'MET' : 'NOT MET'}`,
-      );
-    }
+    report(2, 'synced raw put (unary)', 'etcd put', 1.5, true);
+    report(3, 'synced raw put (BatchCommands)', 'etcd put', 1.5, true);
   }
   client.close();
   echoClient.close();
