@@ -34,11 +34,14 @@ export function resolveConfig(flags: PdFlags, readFile: (path: string) => string
   const c: { -readonly [K in keyof PdConfig]: PdConfig[K] } = { ...config };
   if (flags.name !== undefined) c.name = flags.name;
   if (flags.dataDir !== undefined) c.dataDir = flags.dataDir;
-  else if (flags.config === undefined || config.dataDir === defaultPdConfig().dataDir) c.dataDir = `default.${c.name}`;
+  else if (flags.config === undefined || config.dataDir === defaultPdConfig().dataDir)
+    c.dataDir = `default.${c.name}`;
   if (flags.clientUrls !== undefined) c.clientUrls = splitUrls(flags.clientUrls);
-  if (flags.advertiseClientUrls !== undefined) c.advertiseClientUrls = splitUrls(flags.advertiseClientUrls);
+  if (flags.advertiseClientUrls !== undefined)
+    c.advertiseClientUrls = splitUrls(flags.advertiseClientUrls);
   if (flags.peerUrls !== undefined) c.peerUrls = splitUrls(flags.peerUrls);
-  if (flags.advertisePeerUrls !== undefined) c.advertisePeerUrls = splitUrls(flags.advertisePeerUrls);
+  if (flags.advertisePeerUrls !== undefined)
+    c.advertisePeerUrls = splitUrls(flags.advertisePeerUrls);
   if (flags.logFile !== undefined) c.logFile = flags.logFile;
   if (flags.logLevel !== undefined) c.logLevel = flags.logLevel;
   return c;
@@ -77,14 +80,25 @@ async function main(argv: readonly string[]): Promise<number> {
     },
   });
   const logger = runtime.logger;
-  logger.info('Welcome to Placement Driver (PD)', { version: PD_SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
+  logger.info('Welcome to Placement Driver (PD)', {
+    version: PD_SERVER_VERSION,
+    name: config.name,
+    'data-dir': config.dataDir,
+  });
 
   mkdirSync(config.dataDir, { recursive: true });
   const engine = await RocksEngine.open({ path: join(config.dataDir, 'kv') });
   let pd: PdServer;
   try {
     // The dashboard's page lives in the app's static/ folder, next to dist/ (and to src/ under ts-jest).
-    pd = await PdServer.start({ engine, clock: runtime.clock, rng: runtime.rng, config, logger, dashboard: { root: join(__dirname, '..', 'static') } });
+    pd = await PdServer.start({
+      engine,
+      clock: runtime.clock,
+      rng: runtime.rng,
+      config,
+      logger,
+      dashboard: { root: join(__dirname, '..', 'static') },
+    });
   } catch (e: unknown) {
     logger.error('PD failed to start', { error: e instanceof Error ? e.message : String(e) });
     await engine.close();
@@ -95,13 +109,19 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     servers = await listenClientUrls(pd, config.clientUrls);
   } catch (e: unknown) {
-    logger.error('cannot listen on the client URLs', { urls: config.clientUrls.join(','), error: e instanceof Error ? e.message : String(e) });
+    logger.error('cannot listen on the client URLs', {
+      urls: config.clientUrls.join(','),
+      error: e instanceof Error ? e.message : String(e),
+    });
     await pd.close();
     await engine.close();
     await logger.close();
     return 1;
   }
-  logger.info('PD is serving', { 'client-urls': config.clientUrls.join(','), 'cluster-id': pd.clusterId.toString() });
+  logger.info('PD is serving', {
+    'client-urls': config.clientUrls.join(','),
+    'cluster-id': pd.clusterId.toString(),
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -135,12 +155,17 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-if (require.main === module) {
+/** Runs the command line of `process.argv` and exits with its code (the bin's entry point). */
+export function run(): void {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`pd-server: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(
+        `pd-server: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
       process.exit(1);
     },
   );
 }
+
+if (require.main === module) run();

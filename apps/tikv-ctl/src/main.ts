@@ -84,7 +84,8 @@ export async function main(argv: readonly string[], io: CtlIo): Promise<number> 
   }
 }
 
-if (require.main === module) {
+/** Runs the command line of `process.argv` and exits with its code (the bin's entry point). */
+export function run(): void {
   main(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
@@ -98,3 +99,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

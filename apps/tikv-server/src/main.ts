@@ -7,7 +7,12 @@ import { join, resolve } from 'node:path';
 import { RocksEngine, rocksOptionsFromTikvConfig } from '@tikv-ts/engine-rocks';
 import { EngineIoError } from '@tikv-ts/engine-traits';
 import { PdUnavailableError, RpcPdClient } from '@tikv-ts/pd-client';
-import { TikvServer, checkServerAddresses, tikvConfigSchema, type TikvConfig } from '@tikv-ts/server';
+import {
+  TikvServer,
+  checkServerAddresses,
+  tikvConfigSchema,
+  type TikvConfig,
+} from '@tikv-ts/server';
 import { ConfigError, loadConfig, loggerOptionsFromConfig } from '@tikv-ts/util';
 import { createNodeRuntime } from '@tikv-ts/util/node';
 import { DataDirLockedError, lockDataDir } from './data-dir-lock';
@@ -19,7 +24,10 @@ export const TIKV_SERVER_VERSION = '8.5.0-tikv-ts';
 /** The effective configuration: TiKV's defaults, then the TOML file, then the flags. */
 export function resolveConfig(flags: TikvFlags, readFile: (path: string) => string): TikvConfig {
   const toml = flags.config === undefined ? undefined : readFile(flags.config);
-  return loadConfig(tikvConfigSchema, { ...(toml === undefined ? {} : { toml }), overrides: flagOverrides(flags) });
+  return loadConfig(tikvConfigSchema, {
+    ...(toml === undefined ? {} : { toml }),
+    overrides: flagOverrides(flags),
+  });
 }
 
 function message(e: unknown): string {
@@ -47,7 +55,10 @@ async function main(argv: readonly string[]): Promise<number> {
     config = resolveConfig(flags, (p) => readFileSync(p, 'utf8'));
     checkServerAddresses(config);
   } catch (e: unknown) {
-    const what = e instanceof ConfigError || e instanceof TypeError ? e.message : `Cannot read config file ${flags.config ?? ''}: ${message(e)}`;
+    const what =
+      e instanceof ConfigError || e instanceof TypeError
+        ? e.message
+        : `Cannot read config file ${flags.config ?? ''}: ${message(e)}`;
     process.stderr.write(`Invalid configuration: ${what}\n`);
     return 2;
   }
@@ -63,7 +74,12 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   const logger = runtime.logger;
   const dataDir = resolve(config.storage.dataDir);
-  logger.info('Welcome to TiKV', { version: TIKV_SERVER_VERSION, 'data-dir': dataDir, pd: config.pd.endpoints.join(','), pid: process.pid });
+  logger.info('Welcome to TiKV', {
+    version: TIKV_SERVER_VERSION,
+    'data-dir': dataDir,
+    pd: config.pd.endpoints.join(','),
+    pid: process.pid,
+  });
 
   // Signals during start-up abort it; afterwards they stop the server gracefully.
   const startup = new AbortController();
@@ -91,7 +107,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     release = lockDataDir(dataDir);
   } catch (e: unknown) {
-    return fail(e instanceof DataDirLockedError ? e.message : `Cannot lock data directory ${dataDir}: ${message(e)}`, async () => undefined);
+    return fail(
+      e instanceof DataDirLockedError
+        ? e.message
+        : `Cannot lock data directory ${dataDir}: ${message(e)}`,
+      async () => undefined,
+    );
   }
   let engine: RocksEngine;
   try {
@@ -104,7 +125,9 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e: unknown) {
     const locked = e instanceof EngineIoError && /lock/i.test(e.message);
     return fail(
-      locked ? `Data directory ${dataDir} is locked by another process (RocksDB lock): ${message(e)}` : `Cannot open the KV engine in ${dataDir}: ${message(e)}`,
+      locked
+        ? `Data directory ${dataDir} is locked by another process (RocksDB lock): ${message(e)}`
+        : `Cannot open the KV engine in ${dataDir}: ${message(e)}`,
       async () => release(),
     );
   }
@@ -114,7 +137,12 @@ async function main(argv: readonly string[]): Promise<number> {
   let pd: RpcPdClient | undefined;
   while (pd === undefined) {
     try {
-      pd = await RpcPdClient.connect(urls, { clock: runtime.clock, logger, signal: startup.signal, maxRetries: 3 });
+      pd = await RpcPdClient.connect(urls, {
+        clock: runtime.clock,
+        logger,
+        signal: startup.signal,
+        maxRetries: 3,
+      });
     } catch (e: unknown) {
       if (startup.signal.aborted) {
         return fail('Start-up interrupted while connecting to PD', async () => {
@@ -129,7 +157,9 @@ async function main(argv: readonly string[]): Promise<number> {
         });
       }
       logger.warn('PD is unreachable, retrying', { pd: urls.join(','), error: message(e) });
-      process.stderr.write(`tikv-server: PD is unreachable at ${urls.join(',')} (${message(e)}), retrying\n`);
+      process.stderr.write(
+        `tikv-server: PD is unreachable at ${urls.join(',')} (${message(e)}), retrying\n`,
+      );
       try {
         await runtime.clock.sleep(1000, { signal: startup.signal });
       } catch {
@@ -141,7 +171,13 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let server: TikvServer;
   try {
-    server = await TikvServer.start({ config, runtime, kv: engine, pd: pdClient, version: TIKV_SERVER_VERSION });
+    server = await TikvServer.start({
+      config,
+      runtime,
+      kv: engine,
+      pd: pdClient,
+      version: TIKV_SERVER_VERSION,
+    });
   } catch (e: unknown) {
     return fail(`Failed to start: ${message(e)}`, async () => {
       await pdClient.close();
@@ -175,12 +211,17 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-if (require.main === module) {
+/** Runs the command line of `process.argv` and exits with its code (the bin's entry point). */
+export function run(): void {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`tikv-server: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(
+        `tikv-server: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
       process.exit(1);
     },
   );
 }
+
+if (require.main === module) run();

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `pd-server` bin: npm links it at install time, before the app is built.
+require('../../../tools/launch-built.cjs')(__dirname, 'pd-server');

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `tikv-ctl` bin: npm links it at install time, before the app is built.
+require('../../../tools/launch-built.cjs')(__dirname, 'tikv-ctl');
