@@ -4,7 +4,6 @@ import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { debugpb, kvrpcpb, raft_serverpb, type metapb } from '@tikv-ts/proto';
 import { Lock, Write } from '@tikv-ts/storage';
 import { Failpoints, MetricsRegistry } from '@tikv-ts/util';
-import { createTestRuntime } from '@tikv-ts/util/testing';
 import {
   DebugInvalidArgumentError,
   DebugNotFoundError,
@@ -13,8 +12,7 @@ import {
   debugErrorStatus,
   type MvccEntry,
 } from './debug-service';
-import { Node } from './node';
-import { FakePd } from './testdata/fake-pd';
+import { startSingleStore } from './testdata/single-store';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -23,17 +21,7 @@ const zKeyTs = (raw: string, ts: bigint): Uint8Array =>
   dataKey(Key.fromRaw(enc(raw)).appendTs(ts).asEncoded());
 
 async function setup() {
-  const rt = createTestRuntime(7);
-  const kv = MemoryEngine.open();
-  const pd = new FakePd();
-  const node = await Node.start({
-    kv,
-    pd: pd.client(),
-    logger: rt.logger,
-    apiVersion: kvrpcpb.APIVersion.V1,
-    raftEntryMaxSizeBytes: 1000,
-    store: { address: 'a:1', statusAddress: 'a:2', version: 'v', startTimestampSec: 0n },
-  });
+  const { rt, kv, node } = await startSingleStore(7);
   const metrics = new MetricsRegistry();
   metrics.counter('tikv_debug_test_total', 'A test counter').inc(3);
   const failpoints = new Failpoints({ clock: rt.clock, rng: rt.rng });

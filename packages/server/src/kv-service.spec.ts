@@ -1,31 +1,18 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { MemoryEngine } from '@tikv-ts/engine-memory';
 import { kvrpcpb, tikvpb } from '@tikv-ts/proto';
 import { LocalEngine, RawStore, Storage } from '@tikv-ts/storage';
 import { MetricsRegistry } from '@tikv-ts/util';
-import { createTestRuntime } from '@tikv-ts/util/testing';
 import { FlowStats } from './flow-stats';
 import { KvService } from './kv-service';
 import { createServerMetrics } from './metrics';
-import { Node } from './node';
-import { FakePd } from './testdata/fake-pd';
+import { startSingleStore } from './testdata/single-store';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 async function setup(options: { pendingWriteThresholdBytes?: number } = {}) {
-  const rt = createTestRuntime(3);
-  const kv = MemoryEngine.open();
-  const pd = new FakePd();
-  const node = await Node.start({
-    kv,
-    pd: pd.client(),
-    logger: rt.logger,
-    apiVersion: kvrpcpb.APIVersion.V1,
-    raftEntryMaxSizeBytes: 1000,
-    store: { address: 'a:1', statusAddress: 'a:2', version: 'v', startTimestampSec: 0n },
-  });
+  const { rt, kv, node } = await startSingleStore(3);
   const engine = new LocalEngine(kv);
   const registry = new MetricsRegistry();
   const storage = new Storage({ engine, clock: rt.clock, ...options });

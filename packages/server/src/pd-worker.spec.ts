@@ -1,16 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryEngine } from '@tikv-ts/engine-memory';
-import { kvrpcpb } from '@tikv-ts/proto';
 import { MetricsRegistry } from '@tikv-ts/util';
-import { createTestRuntime } from '@tikv-ts/util/testing';
 import { FlowStats } from './flow-stats';
 import { createServerMetrics } from './metrics';
-import { Node } from './node';
 import { PdWorker } from './pd-worker';
 import { StatusServer } from './status-server';
-import { FakePd } from './testdata/fake-pd';
+import { startSingleStore } from './testdata/single-store';
 
 /** Waits for an I/O-driven condition (statfs, directory sizes) with a deadline. */
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -25,17 +21,7 @@ describe('PdWorker and StatusServer', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('heartbeats the store and its regions with real stats on the configured intervals', async () => {
-    const rt = createTestRuntime(5);
-    const kv = MemoryEngine.open();
-    const pd = new FakePd();
-    const node = await Node.start({
-      kv,
-      pd: pd.client(),
-      logger: rt.logger,
-      apiVersion: kvrpcpb.APIVersion.V1,
-      raftEntryMaxSizeBytes: 100,
-      store: { address: 'a:1', statusAddress: 'a:2', version: 'v', startTimestampSec: 0n },
-    });
+    const { rt, kv, pd, node } = await startSingleStore(5, 100);
     for (let i = 0; i < 20; i++) await kv.put('default', Uint8Array.of(0x7a, i), new Uint8Array(100));
     const flow = new FlowStats();
     const region = node.regions.regions()[0];
