@@ -281,6 +281,53 @@ describe('KvService', () => {
     expect(node.regions.size).toBe(2);
   });
 
+  it('destroys a range of transactional data with UnsafeDestroyRange and refuses an inverted range', async () => {
+    const { service, ctx } = await setup();
+    const c = service.commands;
+    for (const [i, key] of ['a', 'b', 'x'].entries()) {
+      const startVersion = BigInt(10 + 10 * i);
+      await c.Prewrite(
+        kvrpcpb.PrewriteRequest.fromPartial({
+          context: ctx,
+          mutations: [{ op: kvrpcpb.Op.Put, key: enc(key), value: enc('v') }],
+          primaryLock: enc(key),
+          startVersion,
+          lockTtl: 100n,
+        }),
+      );
+      await c.Commit(
+        kvrpcpb.CommitRequest.fromPartial({
+          context: ctx,
+          keys: [enc(key)],
+          startVersion,
+          commitVersion: startVersion + 1n,
+        }),
+      );
+    }
+    const inverted = await c.UnsafeDestroyRange(
+      kvrpcpb.UnsafeDestroyRangeRequest.fromPartial({
+        context: ctx,
+        startKey: enc('c'),
+        endKey: enc('a'),
+      }),
+    );
+    expect(inverted.error).toMatch(/Start key must be below end key/);
+    // User keys, as in TiKV (the server encodes them).
+    const done = await c.UnsafeDestroyRange(
+      kvrpcpb.UnsafeDestroyRangeRequest.fromPartial({
+        context: ctx,
+        startKey: enc('a'),
+        endKey: enc('c'),
+      }),
+    );
+    expect(done.error).toBe('');
+    const get = (key: string) =>
+      c.Get(kvrpcpb.GetRequest.fromPartial({ context: ctx, key: enc(key), version: 100n }));
+    expect((await get('a')).notFound).toBe(true);
+    expect((await get('b')).notFound).toBe(true);
+    expect(dec((await get('x')).value)).toBe('v');
+  });
+
   it('evaluates a kv_service::<command> failpoint before the command', async () => {
     const { service, ctx, rt } = await setup();
     await service.commands.RawPut(
