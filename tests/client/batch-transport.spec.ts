@@ -54,6 +54,27 @@ describe('the BatchCommands transport against a real cluster', () => {
   let kv: TikvProc;
   const clients: { close(): Promise<void> }[] = [];
 
+  /** A RawClient on its own BatchCommands transport that records every error a call rejects with. */
+  async function recordingClient(requestTimeoutMs: number, maxBackoffMs: number) {
+    const inner = new BatchCommandsTransport();
+    const seen: unknown[] = [];
+    const transport: TikvTransport = {
+      call: (addr, method, request, timeoutMs) =>
+        inner.call(addr, method, request, timeoutMs).catch((e: unknown) => {
+          seen.push(e);
+          throw e;
+        }),
+      close: () => inner.close(),
+    };
+    const raw = await RawClient.connect([cluster.pdUrl], {
+      transport,
+      requestTimeoutMs,
+      maxBackoffMs,
+    });
+    clients.push({ close: async () => (await raw.close(), transport.close()) });
+    return { inner, seen, raw };
+  }
+
   beforeAll(async () => {
     cluster = await startCluster();
     kv = cluster.kv;
@@ -140,22 +161,7 @@ describe('the BatchCommands transport against a real cluster', () => {
     signal: 'SIGKILL' | 'SIGTERM',
     prefix: string,
   ): Promise<unknown[]> {
-    const inner = new BatchCommandsTransport();
-    const seen: unknown[] = [];
-    const transport: TikvTransport = {
-      call: (addr, method, request, timeoutMs) =>
-        inner.call(addr, method, request, timeoutMs).catch((e: unknown) => {
-          seen.push(e);
-          throw e;
-        }),
-      close: () => inner.close(),
-    };
-    const raw = await RawClient.connect([cluster.pdUrl], {
-      transport,
-      requestTimeoutMs: 3000,
-      maxBackoffMs: 60000,
-    });
-    clients.push({ close: async () => (await raw.close(), transport.close()) });
+    const { inner, seen, raw } = await recordingClient(3000, 60000);
     const acked: string[] = [];
     const failures: unknown[] = [];
     let inFlight = 0;
@@ -214,22 +220,7 @@ describe('the BatchCommands transport against a real cluster', () => {
   });
 
   it('a frozen store (SIGSTOP): each attempt ends at its deadline, the operation fails once its budget is spent, and the same stream works after SIGCONT', async () => {
-    const inner = new BatchCommandsTransport();
-    const seen: unknown[] = [];
-    const transport: TikvTransport = {
-      call: (addr, method, request, timeoutMs) =>
-        inner.call(addr, method, request, timeoutMs).catch((e: unknown) => {
-          seen.push(e);
-          throw e;
-        }),
-      close: () => inner.close(),
-    };
-    const raw = await RawClient.connect([cluster.pdUrl], {
-      transport,
-      requestTimeoutMs: 300,
-      maxBackoffMs: 1500,
-    });
-    clients.push({ close: async () => (await raw.close(), transport.close()) });
+    const { inner, seen, raw } = await recordingClient(300, 1500);
     await raw.put(enc('frozen-0'), enc('before'));
     const streams = inner.stats.streamsOpened;
     kv.proc.child.kill('SIGSTOP');

@@ -42,6 +42,26 @@ async function setup(options: { pendingWriteThresholdBytes?: number } = {}) {
 /** A stand-in for grpc-js's server duplex stream. */
 class FakeStream extends EventEmitter {
   readonly written: tikvpb.BatchCommandsResponse[] = [];
+  /** A new stream handed to the service's BatchCommands handler. */
+  static open(service: KvService): FakeStream {
+    const stream = new FakeStream();
+    service.batchCommands(
+      stream as unknown as grpc.ServerDuplexStream<
+        tikvpb.BatchCommandsRequest,
+        tikvpb.BatchCommandsResponse
+      >,
+    );
+    return stream;
+  }
+  /** Every response written so far, by request id. */
+  responsesById(): Map<bigint, tikvpb.BatchCommandsResponse_Response> {
+    const byId = new Map<bigint, tikvpb.BatchCommandsResponse_Response>();
+    for (const m of this.written)
+      m.requestIds.forEach((id, i) =>
+        byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response),
+      );
+    return byId;
+  }
   ended = false;
   error: { code: number; details: string } | undefined;
   write(msg: tikvpb.BatchCommandsResponse): boolean {
@@ -162,13 +182,7 @@ describe('KvService', () => {
 
   it('answers BatchCommands entries with their ids, the probe included, through the same handlers', async () => {
     const { service, ctx } = await setup();
-    const stream = new FakeStream();
-    service.batchCommands(
-      stream as unknown as grpc.ServerDuplexStream<
-        tikvpb.BatchCommandsRequest,
-        tikvpb.BatchCommandsResponse
-      >,
-    );
+    const stream = FakeStream.open(service);
     stream.emit(
       'data',
       tikvpb.BatchCommandsRequest.fromPartial({
@@ -204,11 +218,7 @@ describe('KvService', () => {
       }),
     );
     await settle();
-    const byId = new Map<bigint, tikvpb.BatchCommandsResponse_Response>();
-    for (const m of stream.written)
-      m.requestIds.forEach((id, i) =>
-        byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response),
-      );
+    const byId = stream.responsesById();
     expect(byId.get(6n)?.cmd).toEqual({ $case: 'Empty', value: { testId: 9n } });
     expect(byId.get(5n)?.cmd?.$case).toBe('RawPut');
     const get = byId.get(7n)?.cmd;
@@ -220,13 +230,7 @@ describe('KvService', () => {
 
   it('answers an entry it does not serve with an empty response, the others on the stream as usual', async () => {
     const { service, ctx } = await setup();
-    const stream = new FakeStream();
-    service.batchCommands(
-      stream as unknown as grpc.ServerDuplexStream<
-        tikvpb.BatchCommandsRequest,
-        tikvpb.BatchCommandsResponse
-      >,
-    );
+    const stream = FakeStream.open(service);
     stream.emit(
       'data',
       tikvpb.BatchCommandsRequest.fromPartial({
@@ -239,11 +243,7 @@ describe('KvService', () => {
     );
     await settle();
     expect(stream.error).toBeUndefined();
-    const byId = new Map<bigint, tikvpb.BatchCommandsResponse_Response>();
-    for (const m of stream.written)
-      m.requestIds.forEach((id, i) =>
-        byId.set(id, m.responses[i] as tikvpb.BatchCommandsResponse_Response),
-      );
+    const byId = stream.responsesById();
     expect(byId.get(1n)?.cmd).toBeUndefined();
     const get = byId.get(2n)?.cmd;
     expect(get?.$case).toBe('RawGet');
